@@ -1,0 +1,37 @@
+# Everything installs from nothing: a fresh clone with Python 3.11+ and make is enough.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-dbt bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/rolloutctl demo --home demo-home
+
+test: install
+	$(BIN)/rolloutctl schema lint
+	$(BIN)/python -m pytest -q tests
+	$(MAKE) test-dbt
+
+# `dbt build` as metric regression tests: unit tests and data tests on a generated warehouse.
+test-dbt: install
+	rm -rf build/dbt-test-home
+	$(BIN)/python scripts/generate_telemetry.py --events 20000 --days 10 --seed 7 --regression --out build/dbt-test-home/logs
+	$(BIN)/rolloutctl --home build/dbt-test-home ingest build/dbt-test-home/logs
+	$(BIN)/rolloutctl --home build/dbt-test-home build
+
+bench: install
+	$(BIN)/python scripts/bench_ingest.py
+	$(BIN)/python scripts/bench_metrics.py
+
+clean:
+	rm -rf $(VENV) build target

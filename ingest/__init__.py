@@ -1,0 +1,1 @@
+"""Read, validate and load telemetry events into the DuckDB warehouse (no CLI code here)."""

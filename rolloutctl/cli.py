@@ -1,0 +1,10 @@
+import click
+
+
+@click.group()
+def cli():
+    """rolloutctl"""
+
+
+def main():
+    cli()
