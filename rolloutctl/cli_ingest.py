@@ -1,0 +1,2 @@
+"""Commands: schema lint, ingest, collect."""
+from .cli import cli  # noqa: F401
