@@ -1,0 +1,367 @@
+"""`ingest`: load JSONL files into raw.events / raw.rejected_events, idempotently and resumably.
+
+Every non-blank complete line ends in exactly one place: raw.events, raw.rejected_events, or the duplicate count.
+Each block of a file is committed in one transaction together with the file's new state (offset, line count,
+fingerprints), so a process killed at any moment leaves a state from which a rerun gives exactly the tables an
+uninterrupted run gives.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from .errors import DataError, UsageError
+from .events import EVENT_FEATURE, MAX_LINE_BYTES, PHASE_FIELD, EventSchemas, event_time_utc, judge_line, load_schemas
+from .fastpath import fast_path_sql
+from .lines import LineBlock, as_arrow_lines, split_lines
+from .warehouse import connect
+
+FINGERPRINT_BYTES = 64 * 1024
+RAW_LINE_KEEP = 64 * 1024  # bytes of a rejected line kept in raw.rejected_events
+MESSAGE_KEEP = 4000
+BLOCK_BYTES = 256 * 1024 * 1024
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+@dataclass
+class IngestResult:
+    files: int = 0
+    lines: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    pending_partial: int = 0
+    seconds: float = 0.0
+    load_id: str = ""
+    notes: list[str] = field(default_factory=list)  # e.g. a file found truncated and re-read
+
+    def as_json(self) -> dict:
+        return {
+            "files": self.files,
+            "lines": self.lines,
+            "loaded": self.loaded,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "pending_partial": self.pending_partial,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def find_files(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, folders as every *.jsonl below them (sorted); a path that does not exist is a usage error."""
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found.extend(sorted(x for x in p.rglob("*.jsonl") if x.is_file()))
+        elif p.is_file():
+            found.append(p)
+        elif p.exists():
+            raise UsageError(f"{p} is neither a file nor a folder")
+        else:
+            raise UsageError(f"{p} does not exist")
+    unique: dict[str, Path] = {}
+    for f in found:
+        unique.setdefault(str(f.resolve()), f.resolve())
+    return list(unique.values())
+
+
+def ingest(home: Path, paths: Iterable[Path], *, progress: Progress | None = None,
+           block_bytes: int = BLOCK_BYTES) -> IngestResult:
+    started = time.perf_counter()
+    files = find_files(paths)
+    schemas = load_schemas()
+    result = IngestResult(files=len(files), load_id=uuid.uuid4().hex)
+    total = sum(f.stat().st_size for f in files)
+    done = 0
+    con = connect(Path(home))
+    try:
+        con.execute(
+            "insert into raw.loads (load_id, started_at) values (?, ?)", [result.load_id, _now()]
+        )
+        for path in files:
+            done += _ingest_file(con, schemas, path, result, block_bytes)
+            if progress:
+                progress(done, total)
+        result.seconds = time.perf_counter() - started
+        con.execute(
+            """update raw.loads set finished_at = ?, files = ?, lines = ?, loaded = ?, rejected = ?,
+                   duplicates = ?, pending_partial = ? where load_id = ?""",
+            [_now(), result.files, result.lines, result.loaded, result.rejected, result.duplicates,
+             result.pending_partial, result.load_id],
+        )
+    finally:
+        con.close()
+    return result
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fingerprints(fh, consumed: int) -> tuple[str, str]:
+    fh.seek(0)
+    head = fh.read(min(FINGERPRINT_BYTES, consumed))
+    start = max(0, consumed - FINGERPRINT_BYTES)
+    fh.seek(start)
+    tail = fh.read(consumed - start)
+    return _sha(head), _sha(tail)
+
+
+def _ingest_file(con, schemas: EventSchemas, path: Path, result: IngestResult, block_bytes: int) -> int:
+    """Load what is new in one file; returns the bytes read."""
+    source = str(path)
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        rows = con.execute(
+            "select bytes_consumed, lines_consumed, head_sha256, tail_sha256, generation "
+            "from raw.ingest_files where source_file = ?",
+            [source],
+        ).fetchall()
+        state = rows[0] if rows else None
+        offset, line_base, generation = 0, 0, 0
+        if state:
+            consumed, lines_done, head, tail, generation = state
+            if size < consumed:
+                result.notes.append(f"{path}: shorter than what was loaded (truncated): re-read from the start")
+                generation += 1
+            elif _fingerprints(fh, consumed) != (head, tail):
+                result.notes.append(f"{path}: content before the loaded offset changed (replaced): re-read from the start")
+                generation += 1
+            else:
+                offset, line_base = consumed, lines_done
+        read = 0
+        pos = offset  # next byte to read; bytes between offset and pos are `carry`
+        carry = b""
+        while True:
+            fh.seek(pos)
+            chunk = fh.read(block_bytes)
+            pos += len(chunk)
+            read += len(chunk)
+            data = carry + chunk
+            if not data:
+                break
+            block = split_lines(data)
+            if len(block) == 0:
+                if not chunk:  # end of file: an unterminated last line waits for the next run
+                    result.pending_partial += 1
+                    break
+                carry = data  # a line longer than a block: keep reading
+                continue
+            try:
+                counts = _load_block(con, schemas, source, block, line_base, result.load_id)
+                offset += block.consumed
+                line_base += len(block)
+                head, tail = _fingerprints(fh, offset)
+                _commit_block(con, source, offset, line_base, head, tail, generation, result.load_id)
+            except BaseException:
+                _rollback(con)
+                raise
+            for key, value in counts.items():
+                setattr(result, key, getattr(result, key) + value)
+            carry = data[block.consumed :]
+        return read
+
+
+def _rollback(con) -> None:
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass
+
+
+def _commit_block(con, source, offset, lines, head, tail, generation, load_id) -> None:
+    con.execute(
+        """insert or replace into raw.ingest_files
+           (source_file, bytes_consumed, lines_consumed, head_sha256, tail_sha256, generation, load_id, updated_at)
+           values (?, ?, ?, ?, ?, ?, ?, ?)""",
+        [source, offset, lines, head, tail, generation, load_id, _now()],
+    )
+    con.execute("commit")
+
+
+_FEATURE_CASE = "case event " + " ".join(f"when '{e}' then '{f}'" for e, f in EVENT_FEATURE.items()) + " end"
+
+
+def _blank_lines(block: LineBlock) -> np.ndarray:
+    """Mask of lines holding only spaces, tabs and carriage returns (ignored, not counted)."""
+    lengths = block.ends - block.starts
+    buf = np.frombuffer(block.data, np.uint8)
+    first = buf[np.minimum(block.starts, max(len(buf) - 1, 0))] if len(buf) else np.zeros(0, np.uint8)
+    maybe = (lengths == 0) | np.isin(first, (32, 9, 13))
+    blank = lengths == 0
+    for i in np.flatnonzero(maybe & (lengths > 0)):
+        blank[i] = block.line(int(i)).strip(b" \t\r") == b""
+    return blank
+
+
+def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_base: int, load_id: str) -> dict:
+    """Validate and insert one block of complete lines inside a transaction (committed by the caller)."""
+    con.execute("begin transaction")
+    line_nos = np.arange(1, len(block) + 1, dtype=np.int64) + line_base
+    lengths = block.ends - block.starts
+    blank = _blank_lines(block)
+    oversize = lengths > MAX_LINE_BYTES
+    slow: list[tuple[int, bytes]] = [(int(line_nos[i]), block.line(int(i))) for i in np.flatnonzero(oversize)]
+    keep = None if not (blank.any() or oversize.any()) else np.flatnonzero(~blank & ~oversize)
+    arr = as_arrow_lines(block, keep)
+    if arr is None:
+        # Not all valid UTF-8: find the bad lines in Python (rare); jsonschema's side names the bad byte.
+        good_idx = []
+        for i in np.flatnonzero(~blank & ~oversize):
+            try:
+                block.line(int(i)).decode("utf-8")
+                good_idx.append(int(i))
+            except UnicodeDecodeError:
+                slow.append((int(line_nos[i]), block.line(int(i))))
+        keep = np.array(good_idx, dtype=np.int64)
+        arr = as_arrow_lines(block, keep)
+    batch = pa.table({"line_no": line_nos if keep is None else line_nos[keep], "line": arr})
+    con.register("ingest_batch", batch)
+    try:
+        # Pass 1: the verdict and typed columns, without the text.
+        con.execute(
+            "create or replace temp table ingest_judged as "
+            "select line_no, sure, event, event_id, phase, event_at from ("
+            + fast_path_sql(schemas, "ingest_batch") + ")"
+        )
+        undecided = con.execute(
+            "select b.line_no, b.line from ingest_judged j join ingest_batch b using (line_no) "
+            "where not j.sure order by b.line_no"
+        ).fetchall()
+        slow_rows = [(n, t.encode("utf-8")) for n, t in undecided] + slow
+        accepted, rejects = _judge_slow(schemas, slow_rows, source, load_id)
+        con.register("slow_ok", accepted)
+        # Pass 2: sure lines and jsonschema-accepted lines, de-duplicated within the block and against the table.
+        inserted = con.execute(
+            f"""
+            insert into raw.events
+            with candidates as (
+                select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at,
+                       b.line as payload,
+                       coalesce('id:' || j.event_id, 'ln:' || md5($1 || ':' || j.line_no || ':' || b.line))
+                           as dedup_key,
+                       j.line_no
+                from ingest_judged j join ingest_batch b using (line_no)
+                where j.sure
+                union all
+                select event_id, event, feature, phase, event_at, payload,
+                       coalesce('id:' || event_id, 'ln:' || md5($1 || ':' || line_no || ':' || line_text)),
+                       line_no
+                from slow_ok
+            ),
+            firsts as (
+                select * from candidates
+                qualify row_number() over (partition by dedup_key order by line_no) = 1
+            )
+            select f.event_id, f.event, f.feature, f.phase, f.event_at, f.payload::json, f.dedup_key,
+                   $1, f.line_no, $2, $3
+            from firsts f
+            where not exists (select 1 from raw.events e where e.dedup_key = f.dedup_key)
+            """,
+            [source, load_id, _now()],
+        ).fetchall()[0][0]
+        n_accepted = con.execute("select count_if(sure) from ingest_judged").fetchall()[0][0] + accepted.num_rows
+        max_at = con.execute(
+            "select greatest((select max(event_at) from ingest_judged where sure), "
+            "(select max(event_at) from slow_ok))"
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("ingest_batch")
+        con.unregister("slow_ok")
+    if rejects.num_rows:
+        con.register("ingest_rejects", rejects)
+        try:
+            con.execute("insert into raw.rejected_events select * from ingest_rejects")
+        finally:
+            con.unregister("ingest_rejects")
+    if max_at is not None:
+        con.execute(
+            "update raw.loads set max_event_at = greatest(coalesce(max_event_at, ?), ?) where load_id = ?",
+            [max_at, max_at, load_id],
+        )
+    con.execute("drop table ingest_judged")
+    return {
+        "lines": int((~blank).sum()),
+        "loaded": int(inserted),
+        "rejected": rejects.num_rows,
+        "duplicates": int(n_accepted - inserted),
+    }
+
+
+def _judge_slow(schemas: EventSchemas, rows: list[tuple[int, bytes]], source: str, load_id: str):
+    """jsonschema's verdict on the lines the fast path could not vouch for: accepted rows and reject rows."""
+    ok = {k: [] for k in ("line_no", "event_id", "event", "feature", "phase", "event_at", "payload", "line_text")}
+    bad = {k: [] for k in ("source_file", "line_no", "raw_line", "line_bytes", "json_path", "message", "load_id",
+                            "rejected_at")}
+    now = _now()
+    for line_no, raw in sorted(rows):
+        verdict = judge_line(raw, schemas)
+        if verdict.ok:
+            obj = verdict.obj
+            event = obj["event"]
+            ok["line_no"].append(line_no)
+            ok["event_id"].append(_storable(obj.get("event_id")))
+            ok["event"].append(event)
+            ok["feature"].append(EVENT_FEATURE[event])
+            ok["phase"].append(obj[PHASE_FIELD[event]])
+            ok["event_at"].append(event_time_utc(obj))
+            ok["payload"].append(_storable(json.dumps(obj, ensure_ascii=False)))
+            ok["line_text"].append(raw.decode("utf-8", "surrogatepass").encode("utf-8", "replace").decode("utf-8"))
+        else:
+            bad["source_file"].append(source)
+            bad["line_no"].append(line_no)
+            bad["raw_line"].append(raw[:RAW_LINE_KEEP].decode("utf-8", "backslashreplace"))
+            bad["line_bytes"].append(len(raw))
+            bad["json_path"].append(verdict.json_path)
+            bad["message"].append(verdict.message[:MESSAGE_KEEP])
+            bad["load_id"].append(load_id)
+            bad["rejected_at"].append(now)
+    accepted = pa.table({
+        "line_no": pa.array(ok["line_no"], pa.int64()),
+        "event_id": pa.array(ok["event_id"], pa.string()),
+        "event": pa.array(ok["event"], pa.string()),
+        "feature": pa.array(ok["feature"], pa.string()),
+        "phase": pa.array(ok["phase"], pa.string()),
+        "event_at": pa.array(ok["event_at"], pa.timestamp("us", tz="UTC")),
+        "payload": pa.array(ok["payload"], pa.string()),
+        "line_text": pa.array(ok["line_text"], pa.string()),
+    })
+    rejects = pa.table({
+        "source_file": pa.array(bad["source_file"], pa.string()),
+        "line_no": pa.array(bad["line_no"], pa.int64()),
+        "raw_line": pa.array(bad["raw_line"], pa.string()),
+        "line_bytes": pa.array(bad["line_bytes"], pa.int64()),
+        "json_path": pa.array(bad["json_path"], pa.string()),
+        "message": pa.array(bad["message"], pa.string()),
+        "load_id": pa.array(bad["load_id"], pa.string()),
+        "rejected_at": pa.array(bad["rejected_at"], pa.timestamp("us", tz="UTC")),
+    })
+    return accepted, rejects
+
+
+def _storable(text: str | None) -> str | None:
+    """Lone surrogates (valid in JSON escapes, not in UTF-8) become U+FFFD so the text can be stored."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "replace").decode("utf-8") if any("\ud800" <= c <= "\udfff" for c in text) else text
