@@ -1,2 +1,118 @@
-"""Commands: schema lint, ingest, collect."""
-from .cli import cli  # noqa: F401
+"""Commands that bring telemetry in: schema lint, ingest, collect."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ingest.collector import collect as collect_events
+from ingest.loader import ingest as ingest_files
+from ingest.schema_lint import lint
+
+from .cli import cli
+from .options import get_home, json_option
+from .output import byte_progress, emit_json, err_console
+
+EXIT_REJECTED = 3
+
+
+@cli.group()
+def schema():
+    """Event schemas (schemas/events/)."""
+
+
+@schema.command("lint")
+@json_option
+def schema_lint(as_json):
+    """Check every event schema against its metaschema and the spec's event list.
+
+    \b
+    Example:
+      rolloutctl schema lint
+    """
+    problems, checked = lint()
+    if as_json:
+        emit_json({"schemas": checked, "problems": problems})
+    else:
+        for p in problems:
+            click.echo(f"✗ {p}", err=True)
+        if not problems:
+            click.echo(f"✓ {checked} event schemas valid (Draft 2020-12), every event of the spec covered")
+    if problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+@click.option("--strict", is_flag=True, help="Exit with status 3 when any line was rejected.")
+@click.pass_context
+def ingest(ctx, paths, as_json, strict):
+    """Load JSONL telemetry (files, or folders of *.jsonl) into the warehouse.
+
+    Every non-blank line ends in raw.events, raw.rejected_events (with file, line and reason) or the duplicate
+    count. Running it again loads only what is new.
+
+    \b
+    Example:
+      rolloutctl ingest logs/
+      rolloutctl ingest --json --strict logs/autosave/2026-11-01.jsonl
+    """
+    home = get_home(ctx)
+    with byte_progress("ingest", enabled=not as_json) as progress:
+        result = ingest_files(home, paths, progress=progress)
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        for note in result.notes:
+            err_console.print(f"[yellow]note:[/] {note}")
+        err_console.print(
+            f"{result.files} files, {result.lines} lines: [green]{result.loaded} loaded[/], "
+            f"[{'red' if result.rejected else 'green'}]{result.rejected} rejected[/], "
+            f"{result.duplicates} duplicates, {result.pending_partial} unterminated last lines waiting "
+            f"({result.seconds:.2f} s)"
+        )
+        if result.rejected:
+            err_console.print(
+                "see why: [bold]select source_file, line_no, message from raw.rejected_events "
+                f"where load_id = '{result.load_id}'[/]"
+            )
+    if strict and result.rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to append (default: <home>/logs).")
+@json_option
+@click.option("--strict", is_flag=True, help="Exit with status 3 when any line was rejected.")
+@click.pass_context
+def collect(ctx, files, log_dir, as_json, strict):
+    """Validate events (from FILES or stdin) and append them to <log-dir>/<feature>/<date>.jsonl.
+
+    \b
+    Example:
+      producer | rolloutctl collect
+      rolloutctl collect --log-dir /var/log/rollout events.jsonl
+    """
+    log_dir = log_dir or get_home(ctx) / "logs"
+    if files:
+        sources = [(str(f), f.open("rb")) for f in files]
+    else:
+        sources = [("<stdin>", sys.stdin.buffer)]
+    try:
+        result = collect_events(log_dir, sources)
+    finally:
+        for _, fh in sources:
+            if fh is not sys.stdin.buffer:
+                fh.close()
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        for r in result.rejected:
+            err_console.print(f"[red]rejected[/] {r['source']}:{r['line']}: {r['message']}")
+        err_console.print(f"{result.written} of {result.read} events written to {log_dir}")
+    if strict and result.rejected:
+        sys.exit(EXIT_REJECTED)
