@@ -183,6 +183,14 @@ def _ingest_file(con, schemas: EventSchemas, path: Path, result: IngestResult, b
         return read
 
 
+def _unregister(con, *names: str) -> None:
+    for name in names:
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass  # an aborted transaction: the error being raised is the one that matters
+
+
 def _rollback(con) -> None:
     try:
         con.execute("rollback")
@@ -239,68 +247,80 @@ def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_
     batch = pa.table({"line_no": line_nos if keep is None else line_nos[keep], "line": arr})
     con.register("ingest_batch", batch)
     try:
-        # Pass 1: the verdict and typed columns, without the text.
+        # Pass 1: the verdict and typed columns of every line, with its text (in memory, for pass 2).
         con.execute(
             "create or replace temp table ingest_judged as "
-            "select line_no, sure, event, event_id, phase, event_at from ("
-            + fast_path_sql(schemas, "ingest_batch") + ")"
+            f"select line_no, line, sure, event, event_id, phase, event_at from ({fast_path_sql(schemas, 'ingest_batch')})"
         )
         undecided = con.execute(
-            "select b.line_no, b.line from ingest_judged j join ingest_batch b using (line_no) "
-            "where not j.sure order by b.line_no"
+            "select line_no, line from ingest_judged where not sure order by line_no"
         ).fetchall()
         slow_rows = [(n, t.encode("utf-8")) for n, t in undecided] + slow
         accepted, rejects = _judge_slow(schemas, slow_rows, source, load_id)
         con.register("slow_ok", accepted)
-        # Pass 2: sure lines and jsonschema-accepted lines, de-duplicated within the block and against the table.
+        # The key of every accepted line: its event_id, else its file, line number and content.
+        con.execute(
+            f"""create or replace temp table ingest_keys as
+            select line_no, event_id,
+                   case when event_id is null then md5($1 || ':' || line_no || ':' || line) end as line_key
+            from ingest_judged where sure
+            union all
+            select line_no, event_id,
+                   case when event_id is null then md5($1 || ':' || line_no || ':' || line_text) end
+            from slow_ok""",
+            [source],
+        )
+        # Accepted lines that are not new: a key seen earlier in this block, or already in the table. The joins
+        # build their hash tables on the (smaller) block side.
+        con.execute(
+            """create or replace temp table ingest_dups as
+            select line_no from ingest_keys
+            qualify row_number() over (partition by coalesce(event_id, line_key) order by line_no) > 1
+            union
+            select k.line_no from raw.events e join ingest_keys k on e.event_id = k.event_id
+            union
+            select k.line_no from raw.events e join ingest_keys k on e.line_key = k.line_key"""
+        )
+        # Pass 2: the new lines.
         inserted = con.execute(
             f"""
             insert into raw.events
-            with candidates as (
-                select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at,
-                       b.line as payload,
-                       coalesce('id:' || j.event_id, 'ln:' || md5($1 || ':' || j.line_no || ':' || b.line))
-                           as dedup_key,
-                       j.line_no
-                from ingest_judged j join ingest_batch b using (line_no)
-                where j.sure
-                union all
-                select event_id, event, feature, phase, event_at, payload,
-                       coalesce('id:' || event_id, 'ln:' || md5($1 || ':' || line_no || ':' || line_text)),
-                       line_no
-                from slow_ok
-            ),
-            firsts as (
-                select * from candidates
-                qualify row_number() over (partition by dedup_key order by line_no) = 1
-            )
-            select f.event_id, f.event, f.feature, f.phase, f.event_at, f.payload::json, f.dedup_key,
-                   $1, f.line_no, $2, $3
-            from firsts f
-            where not exists (select 1 from raw.events e where e.dedup_key = f.dedup_key)
+            select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at, j.line::json,
+                   k.line_key, $1, j.line_no, $2, $3
+            from ingest_judged j left join ingest_keys k on k.event_id is null and k.line_no = j.line_no
+            where j.sure and j.line_no not in (select line_no from ingest_dups)
             """,
             [source, load_id, _now()],
         ).fetchall()[0][0]
-        n_accepted = con.execute("select count_if(sure) from ingest_judged").fetchall()[0][0] + accepted.num_rows
+        inserted += con.execute(
+            """
+            insert into raw.events
+            select s.event_id, s.event, s.feature, s.phase, s.event_at, s.payload::json, k.line_key, $1,
+                   s.line_no, $2, $3
+            from slow_ok s join ingest_keys k using (line_no)
+            where s.line_no not in (select line_no from ingest_dups)
+            """,
+            [source, load_id, _now()],
+        ).fetchall()[0][0]
+        n_accepted = con.execute("select count(*) from ingest_keys").fetchall()[0][0]
         max_at = con.execute(
             "select greatest((select max(event_at) from ingest_judged where sure), "
             "(select max(event_at) from slow_ok))"
         ).fetchall()[0][0]
     finally:
-        con.unregister("ingest_batch")
-        con.unregister("slow_ok")
+        _unregister(con, "ingest_batch", "slow_ok")
     if rejects.num_rows:
         con.register("ingest_rejects", rejects)
         try:
             con.execute("insert into raw.rejected_events select * from ingest_rejects")
         finally:
-            con.unregister("ingest_rejects")
+            _unregister(con, "ingest_rejects")
     if max_at is not None:
         con.execute(
             "update raw.loads set max_event_at = greatest(coalesce(max_event_at, ?), ?) where load_id = ?",
             [max_at, max_at, load_id],
         )
-    con.execute("drop table ingest_judged")
+    con.execute("drop table ingest_judged; drop table ingest_keys; drop table ingest_dups")
     return {
         "lines": int((~blank).sum()),
         "loaded": int(inserted),

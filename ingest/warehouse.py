@@ -20,7 +20,7 @@ create table if not exists raw.events (
     phase        varchar     not null,    -- phase (phase_from for rollback.executed)
     event_at     timestamptz not null,    -- event time in UTC (ts, or timestamp for rollback.executed)
     payload      json        not null,    -- the whole validated object
-    dedup_key    varchar     not null,    -- 'id:'||event_id, or the file/line/content key of an id-less line
+    line_key     varchar,                 -- de-duplication key of an event without event_id: md5 of file, line, text
     source_file  varchar     not null,
     line_no      bigint      not null,    -- 1-based
     load_id      varchar     not null,

@@ -1,0 +1,169 @@
+"""Ingest benchmark: validated rows per second of the loader against two references, in one run.
+
+  (a) DuckDB's own `read_json` of the same file into a table with typed columns and no validation (the limit);
+  (b) a per-line loop: `json.loads` + `jsonschema` validate per line, rows gathered and bulk-inserted through Arrow
+      (the loader most people write, with its insert made as cheap as possible). It runs on the first
+      --loop-lines lines, since at ~30k rows/s the whole file would take minutes; its rate is rows per second.
+
+Each variant runs in its own process (so peak RSS is its own), --repeat times; the median is reported.
+Goals (issue 2): loader time <= 3x (a), loader rate >= 25x (b).
+
+    python scripts/bench_ingest.py [--events 2000000] [--repeat 3] [--out bench-out/ingest.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Every property of every event, typed: what read_json is asked to produce.
+TYPED_COLUMNS = {
+    "event": "VARCHAR", "event_id": "VARCHAR", "ts": "TIMESTAMPTZ", "timestamp": "TIMESTAMPTZ",
+    "phase": "VARCHAR", "phase_from": "VARCHAR", "phase_to": "VARCHAR", "feature": "VARCHAR",
+    "duration_ms": "DOUBLE", "retry_count": "BIGINT", "bytes": "BIGINT", "success": "BOOLEAN",
+    "source": "VARCHAR", "retryable": "BOOLEAN", "code": "VARCHAR", "attempt": "BIGINT", "lease_id": "VARCHAR",
+    "precision": "VARCHAR", "auto_accept_ratio": "DOUBLE", "auto_accepted": "BOOLEAN", "hunk_count": "BIGINT",
+    "trigger_metric": "VARCHAR", "executor": "VARCHAR", "reason": "VARCHAR", "suite": "VARCHAR",
+    "case_id": "VARCHAR", "result": "VARCHAR", "crashed": "BOOLEAN", "severity": "VARCHAR", "bug_id": "VARCHAR",
+    "incident_id": "VARCHAR",
+}
+
+
+def _report(seconds: float, rows: int, **extra) -> None:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"seconds": seconds, "rows": rows, "peak_rss_bytes": peak, **extra}))
+
+
+def run_read_json(path: str, workdir: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(os.path.join(workdir, "ref.duckdb"))
+    cols = "{" + ", ".join(f"'{k}': '{v}'" for k, v in TYPED_COLUMNS.items()) + "}"
+    t = time.perf_counter()
+    con.execute(f"create table events as select * from read_json(?, columns={cols}, format='newline_delimited')",
+                [path])
+    con.execute("checkpoint")
+    seconds = time.perf_counter() - t
+    rows = con.execute("select count(*) from events").fetchall()[0][0]
+    _report(seconds, rows)
+
+
+def run_loader(path: str, workdir: str) -> None:
+    from ingest.loader import ingest
+
+    t = time.perf_counter()
+    result = ingest(Path(workdir), [Path(path)])
+    seconds = time.perf_counter() - t
+    _report(seconds, result.loaded, rejected=result.rejected, duplicates=result.duplicates)
+
+
+def run_loop(path: str, workdir: str, limit: int) -> None:
+    import duckdb
+    import pyarrow as pa
+    from jsonschema import Draft202012Validator
+
+    from ingest.events import load_schemas
+
+    schemas = load_schemas()
+    validators = {name: Draft202012Validator(s, format_checker=Draft202012Validator.FORMAT_CHECKER)
+                  for name, s in schemas.by_event.items()}
+    con = duckdb.connect(os.path.join(workdir, "loop.duckdb"))
+    t = time.perf_counter()
+    rows, bad = [], 0
+    with open(path, "rb") as fh:
+        for i, line in enumerate(fh):
+            if i >= limit:
+                break
+            try:
+                obj = json.loads(line)
+                validators[obj["event"]].validate(obj)
+            except Exception:
+                bad += 1
+                continue
+            rows.append((obj.get("event_id"), obj["event"], obj.get("phase"), obj.get("ts"), line.decode()))
+    table = pa.table({k: [r[i] for r in rows] for i, k in enumerate(["event_id", "event", "phase", "ts", "payload"])})
+    con.register("t", table)
+    con.execute("create table events as select event_id, event, phase, ts::timestamptz as ts, payload::json as payload from t")
+    con.execute("checkpoint")
+    seconds = time.perf_counter() - t
+    _report(seconds, len(rows), rejected=bad)
+
+
+def child(variant: str, path: str, limit: int) -> dict:
+    workdir = tempfile.mkdtemp(prefix=f"bench-{variant}-")
+    try:
+        out = subprocess.run([sys.executable, __file__, "--child", variant, "--file", path, "--workdir", workdir,
+                              "--loop-lines", str(limit)], check=True, capture_output=True, text=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--loop-lines", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--file", help="use this JSONL file instead of generating one")
+    ap.add_argument("--out", default=str(ROOT / "bench-out" / "ingest.json"))
+    ap.add_argument("--child", choices=["read_json", "loader", "loop"], help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        {"read_json": lambda: run_read_json(args.file, args.workdir),
+         "loader": lambda: run_loader(args.file, args.workdir),
+         "loop": lambda: run_loop(args.file, args.workdir, args.loop_lines)}[args.child]()
+        return
+
+    path = args.file
+    if not path:
+        path = str(ROOT / "bench-out" / f"events-{args.events}-{args.seed}.jsonl")
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_telemetry.py"), "--events",
+                            str(args.events), "--days", "30", "--seed", str(args.seed), "--out-file", path], check=True)
+    size = os.path.getsize(path)
+    runs: dict[str, list[dict]] = {"read_json": [], "loader": [], "loop": []}
+    for _ in range(args.repeat):  # interleaved, so load on this shared machine hits every variant alike
+        for variant in runs:
+            runs[variant].append(child(variant, path, args.loop_lines))
+    med = {v: statistics.median(r["seconds"] for r in rs) for v, rs in runs.items()}
+    rate = {v: runs[v][0]["rows"] / med[v] for v in runs}
+    summary = {
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "file_bytes": size,
+        "rows": runs["loader"][0]["rows"],
+        "median_seconds": med,
+        "rows_per_second": rate,
+        "peak_rss_mib": {v: max(r["peak_rss_bytes"] for r in rs) / 2**20 for v, rs in runs.items()},
+        "loader_time_vs_read_json": med["loader"] / med["read_json"],
+        "loader_rate_vs_loop": rate["loader"] / rate["loop"],
+        "goals": {"loader_time_vs_read_json_max": 3.0, "loader_rate_vs_loop_min": 25.0},
+        "runs": runs,
+    }
+    summary["goals_met"] = (summary["loader_time_vs_read_json"] <= 3.0 and summary["loader_rate_vs_loop"] >= 25.0)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    Path(args.out).write_text(json.dumps(summary, indent=2))
+    print(f"file: {size / 2**20:.0f} MiB, {summary['rows']} rows; {summary['machine']}")
+    for v in runs:
+        print(f"  {v:10s} median {med[v]:7.2f} s  {rate[v]:>12,.0f} rows/s  peak {summary['peak_rss_mib'][v]:7.0f} MiB")
+    print(f"  loader time / read_json time = {summary['loader_time_vs_read_json']:.2f}x (goal <= 3)")
+    print(f"  loader rate / per-line loop rate = {summary['loader_rate_vs_loop']:.1f}x (goal >= 25)")
+    print("  goals met" if summary["goals_met"] else "  GOALS NOT MET")
+
+
+if __name__ == "__main__":
+    main()
