@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import DataError, UsageError
-from .events import EVENT_FEATURE, MAX_LINE_BYTES, PHASE_FIELD, EventSchemas, event_time_utc, judge_line, load_schemas
+from .events import EVENT_FEATURE, MAX_LINE_BYTES, PHASE_FIELD, EventSchemas, event_time_us, judge_line, load_schemas
 from .fastpath import fast_path_sql
 from .lines import LineBlock, as_arrow_lines, split_lines
 from .warehouse import connect
@@ -30,7 +30,8 @@ from .warehouse import connect
 FINGERPRINT_BYTES = 64 * 1024
 RAW_LINE_KEEP = 64 * 1024  # bytes of a rejected line kept in raw.rejected_events
 MESSAGE_KEEP = 4000
-BLOCK_BYTES = 256 * 1024 * 1024
+# Bytes read and committed at a time (one transaction each); env override for tests that need many commits.
+BLOCK_BYTES = int(os.environ.get("ROLLOUT_INGEST_BLOCK_BYTES", 256 * 1024 * 1024))
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -345,7 +346,7 @@ def _judge_slow(schemas: EventSchemas, rows: list[tuple[int, bytes]], source: st
             ok["event"].append(event)
             ok["feature"].append(EVENT_FEATURE[event])
             ok["phase"].append(obj[PHASE_FIELD[event]])
-            ok["event_at"].append(event_time_utc(obj))
+            ok["event_at"].append(event_time_us(obj))
             ok["payload"].append(_storable(json.dumps(obj, ensure_ascii=False)))
             ok["line_text"].append(raw.decode("utf-8", "surrogatepass").encode("utf-8", "replace").decode("utf-8"))
         else:
@@ -363,7 +364,7 @@ def _judge_slow(schemas: EventSchemas, rows: list[tuple[int, bytes]], source: st
         "event": pa.array(ok["event"], pa.string()),
         "feature": pa.array(ok["feature"], pa.string()),
         "phase": pa.array(ok["phase"], pa.string()),
-        "event_at": pa.array(ok["event_at"], pa.timestamp("us", tz="UTC")),
+        "event_at": pa.array(ok["event_at"], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
         "payload": pa.array(ok["payload"], pa.string()),
         "line_text": pa.array(ok["line_text"], pa.string()),
     })

@@ -1,0 +1,117 @@
+"""SIGKILL `rolloutctl ingest` at many points; a rerun must leave exactly the tables of one uninterrupted run."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLLOUTCTL = [sys.executable, "-c", "from rolloutctl.cli import main; main()"]
+
+EVENTS_SQL = """select event_id, event, feature, phase, event_at, payload::varchar, line_key, source_file, line_no
+                from raw.events order by source_file, line_no"""
+REJECTS_SQL = """select source_file, line_no, raw_line, line_bytes, json_path, message
+                 from raw.rejected_events order by source_file, line_no"""
+
+
+def _make_logs(folder: Path) -> None:
+    """Several files with valid, invalid, duplicate and id-less lines."""
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_telemetry.py"), "--events", "60000",
+                    "--days", "6", "--seed", "5", "--out", str(folder)], check=True, capture_output=True)
+    rnd = random.Random(3)
+    extra = folder / "extra" / "mixed.jsonl"
+    extra.parent.mkdir(parents=True)
+    lines = []
+    for i in range(3000):
+        kind = rnd.random()
+        base = {"event": "app.session.ended", "ts": f"2026-11-02T10:{i % 60:02d}:00Z", "phase": "A-0",
+                "crashed": False}
+        if kind < 0.2:
+            lines.append('{"event": "nope"}')
+        elif kind < 0.4:
+            lines.append(json.dumps(base))  # id-less
+        elif kind < 0.6:
+            lines.append(json.dumps(dict(base, event_id=f"dup-{i % 50}")))  # duplicates
+        else:
+            lines.append(json.dumps(dict(base, event_id=f"x-{i}")))
+    extra.write_text("\n".join(lines) + "\n")
+
+
+def _run(home: Path, logs: Path, env: dict, **kw) -> subprocess.Popen:
+    return subprocess.Popen([*ROLLOUTCTL, "--home", str(home), "ingest", "--json", str(logs)], env=env,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def _tables(home: Path):
+    con = duckdb.connect(str(home / "warehouse" / "rollout.duckdb"), read_only=True)
+    try:
+        return con.execute(EVENTS_SQL).fetchall(), con.execute(REJECTS_SQL).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("logs")
+    _make_logs(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = dict(os.environ)
+    e["ROLLOUT_INGEST_BLOCK_BYTES"] = str(512 * 1024)  # many commits per file: kills land between and inside them
+    e["PYTHONPATH"] = str(ROOT)
+    return e
+
+
+@pytest.fixture(scope="module")
+def reference(logs, env, tmp_path_factory):
+    home = tmp_path_factory.mktemp("reference")
+    proc = _run(home, logs, env)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    summary = json.loads(out)
+    events, rejects = _tables(home)
+    assert summary["loaded"] == len(events) and summary["rejected"] == len(rejects)
+    assert summary["duplicates"] > 0 and summary["rejected"] > 0
+    return summary, events, rejects
+
+
+def test_sigkill_at_many_points_then_rerun_equals_one_run(logs, env, reference, tmp_path):
+    summary, ref_events, ref_rejects = reference
+    killed_mid_run = 0
+    for attempt, delay in enumerate([0.05, 0.3, 0.6, 0.9, 1.2, 1.6, 2.0, 2.5, 3.0, 4.0]):
+        home = tmp_path / f"home{attempt}"
+        proc = _run(home, logs, env)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed_mid_run += 1
+        proc.communicate()
+        # A second kill during the first recovery run, for the runs killed early.
+        if attempt % 3 == 0:
+            proc = _run(home, logs, env)
+            time.sleep(0.4)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+        proc = _run(home, logs, env)
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        events, rejects = _tables(home)
+        assert len(events) == len(ref_events), f"kill after {delay}s"
+        assert events == ref_events, f"kill after {delay}s"
+        assert rejects == ref_rejects, f"kill after {delay}s"
+        again = _run(home, logs, env)
+        out, _ = again.communicate()
+        assert json.loads(out)["loaded"] == 0
+    assert killed_mid_run >= 5, "the kills must land while ingest runs"
