@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import UsageError
-from .events import EVENT_FEATURE, event_time_utc, judge_line, load_schemas
+from .events import EVENT_FEATURE, event_utc_day, judge_line, load_schemas
 
 
 @dataclass
@@ -30,7 +30,7 @@ class CollectResult:
 
 
 def log_file_for(log_dir: Path, obj: dict) -> Path:
-    day = event_time_utc(obj).date().isoformat()
+    day = event_utc_day(obj)
     path = (log_dir / EVENT_FEATURE[obj["event"]] / f"{day}.jsonl").resolve()
     if log_dir.resolve() not in path.parents:  # cannot happen with the fixed names; checked anyway
         raise UsageError(f"refusing to write outside {log_dir}: {path}")

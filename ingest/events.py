@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,34 @@ def _short(json_path: str) -> str:
     return json_path[2:] if json_path.startswith("$.") else ("(line)" if json_path == "$" else json_path)
 
 
+_EPOCH = datetime(1970, 1, 1)
+_MICRO = timedelta(microseconds=1)
+_DAY_US = 86_400_000_000
+
+
+def _event_time(obj: dict) -> datetime:
+    """The event's time as written, parsed (the schema already checked its RFC 3339 form). jsonschema checks the
+    upper-cased text with rfc3339-validator, whose `$` also matches before one trailing newline: drop it here."""
+    return datetime.fromisoformat(obj[TIME_FIELD[obj["event"]]].upper().removesuffix("\n"))
+
+
+def event_time_us(obj: dict) -> int:
+    """The event's UTC instant in microseconds since 1970. Exact also when that instant falls outside datetime's
+    years 1-9999, which valid times can reach (0001-01-01T00:30:00+01:00, 9999-12-31T23:59:59-01:00)."""
+    at = _event_time(obj)
+    return (at.replace(tzinfo=None) - _EPOCH) // _MICRO - at.utcoffset() // _MICRO
+
+
+def event_utc_day(obj: dict) -> str:
+    """The UTC date of the event as YYYY-MM-DD (an offset moves it at most one day past datetime's range)."""
+    ordinal = _EPOCH.toordinal() + event_time_us(obj) // _DAY_US
+    if ordinal < 1:
+        return "0000-12-31"
+    if ordinal > date.max.toordinal():
+        return "10000-01-01"
+    return date.fromordinal(ordinal).isoformat()
+
+
 def event_time_utc(obj: dict) -> datetime:
-    """The event's time as an aware UTC datetime (the schema already checked its RFC 3339 form)."""
-    text = obj[TIME_FIELD[obj["event"]]].upper()
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    """The event's time as an aware UTC datetime (raises OverflowError outside years 1-9999: see event_time_us)."""
+    return _event_time(obj).astimezone(timezone.utc)
