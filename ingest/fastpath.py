@@ -58,15 +58,28 @@ class _Fields:
         return "{" + ", ".join(f'"{n}": "JSON"' for n in self.names) + "}"
 
 
+# Keywords _value_check does not translate inside a property's schema, and keywords that apply to one type only.
+_OBJECT_KEYWORDS = {"properties", "required", "additionalProperties", "if", "then"}
+_TYPED_KEYWORDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "format"}
+
+
 def _quoted(value: str) -> str:
     return _lit('"' + value + '"')
 
 
 def _value_check(f: _Fields, name: str, schema: dict, time_field: str) -> str:
     """SQL true only when the present value of `name` certainly satisfies `schema`."""
+    if not isinstance(schema, dict):  # a boolean subschema: exact
+        return "true" if schema is True else "false"
+    typ = schema.get("type")
+    if set(schema) & _OBJECT_KEYWORDS:
+        return "false"  # an object's keywords inside a value are not translated: leave to jsonschema
+    if typ is None and set(schema) & _TYPED_KEYWORDS:
+        return "false"  # they hold only for values of their type; without `type` leave to jsonschema
+    if schema.get("format", "date-time") != "date-time":
+        return "false"  # jsonschema asserts other formats too (email, ipv4, ...): only date-time is translated
     raw = f.raw(name)
     conds: list[str] = []
-    typ = schema.get("type")
     if "const" in schema or "enum" in schema:
         options = [schema["const"]] if "const" in schema else schema["enum"]
         if all(isinstance(o, str) for o in options):
@@ -116,6 +129,9 @@ def _event_check(f: _Fields, schema: dict, time_field: str) -> str:
     required: list[str] = schema.get("required", [])
     if schema.get("additionalProperties") is not False:
         return "false"
+    named = [*required, *schema.get("if", {}).get("required", []), *schema.get("then", {}).get("required", [])]
+    if any(r not in props for r in named):
+        return "false"  # required but not a property: never valid with additionalProperties false; no column either
     # As many members as known properties present: no unknown key and no duplicate key.
     present = " + ".join(f"({f.raw(p)} is not null)::int" for p in sorted(props))
     conds = [f"n_keys = {present}"]
