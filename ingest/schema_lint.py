@@ -3,6 +3,7 @@ fast path translates exactly."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
@@ -14,7 +15,13 @@ from .fastpath import SUPPORTED_KEYWORDS
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
+# A property name the fast path's SQL can quote (it becomes a struct field name inside a string literal).
+_PLAIN_NAME = re.compile(r"[^\"'\\\x00-\x1f]+")
+
+
 def _walk(schema: dict, where: str):
+    if not isinstance(schema, dict):
+        return  # a boolean subschema: translated exactly
     yield schema, where
     for name, sub in schema.get("properties", {}).items():
         yield from _walk(sub, f"{where}/properties/{name}")
@@ -31,8 +38,11 @@ def lint(schema_dir: Path = SCHEMA_DIR) -> tuple[list[str], int]:
     for path in files:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
+        except (OSError, ValueError) as exc:
             problems.append(f"{path.name}: not valid JSON: {exc}")
+            continue
+        if not isinstance(doc, dict) or not isinstance(doc.get("$defs", {}), dict):
+            problems.append(f"{path.name}: must be an object whose $defs maps event names to schemas")
             continue
         if doc.get("$schema") != DRAFT:
             problems.append(f"{path.name}: $schema must be {DRAFT}")
@@ -44,6 +54,9 @@ def lint(schema_dir: Path = SCHEMA_DIR) -> tuple[list[str], int]:
             if name in seen:
                 problems.append(f"{path.name}: {name} already defined in {seen[name]}")
             seen[name] = path.name
+            if not isinstance(schema, dict):
+                problems.append(f"{path.name}#/$defs/{name}: must be an object schema")
+                continue
             try:
                 Draft202012Validator.check_schema(schema)
             except SchemaError as exc:
@@ -52,14 +65,17 @@ def lint(schema_dir: Path = SCHEMA_DIR) -> tuple[list[str], int]:
                 extra = set(sub) - SUPPORTED_KEYWORDS
                 if extra:
                     problems.append(f"{where}: keywords {sorted(extra)} are not translated by the loader's fast path")
+                for prop in sub.get("properties", {}):
+                    if not _PLAIN_NAME.fullmatch(prop):
+                        problems.append(f"{where}: property name {prop!r} (quotes, backslashes, control characters or"
+                                        " empty) cannot be used by the loader's fast path")
             if "if" in schema:
-                cond = schema["if"]
-                if set(cond) - {"properties", "required"} or any(
-                    set(s) - {"const"} for s in cond.get("properties", {}).values()
-                ):
+                cond, then = schema["if"], schema.get("then", {})
+                if not isinstance(cond, dict) or not isinstance(then, dict) or set(cond) - {"properties", "required"} \
+                        or any(not isinstance(s, dict) or set(s) - {"const"} for s in cond.get("properties", {}).values()):
                     problems.append(f"{path.name}#/$defs/{name}: `if` may hold only `required` and `const` properties")
             props = schema.get("properties", {})
-            if props.get("event", {}).get("const") != name:
+            if not isinstance(props.get("event"), dict) or props["event"].get("const") != name:
                 problems.append(f"{path.name}#/$defs/{name}: properties.event must be const {name!r}")
             if schema.get("additionalProperties") is not False:
                 problems.append(f"{path.name}#/$defs/{name}: additionalProperties must be false (SPEC §3)")
