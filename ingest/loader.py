@@ -230,7 +230,7 @@ def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_
     line_nos = np.arange(1, len(block) + 1, dtype=np.int64) + line_base
     lengths = block.ends - block.starts
     blank = _blank_lines(block)
-    oversize = lengths > MAX_LINE_BYTES
+    oversize = (lengths > MAX_LINE_BYTES) & ~blank  # a blank line is ignored whatever its length
     slow: list[tuple[int, bytes]] = [(int(line_nos[i]), block.line(int(i))) for i in np.flatnonzero(oversize)]
     keep = None if not (blank.any() or oversize.any()) else np.flatnonzero(~blank & ~oversize)
     arr = as_arrow_lines(block, keep)
