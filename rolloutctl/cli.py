@@ -83,3 +83,4 @@ def main() -> None:
 
 # Commands register themselves on `cli` when their module is imported.
 from . import cli_ingest  # noqa: E402,F401
+from . import cli_gate  # noqa: E402,F401

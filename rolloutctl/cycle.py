@@ -1,0 +1,87 @@
+"""One evaluation cycle: mirror governance into the warehouse, bring the models up to date, read the decision, and
+write the analyzer output and the daily report for it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ingest.warehouse import connect
+
+from . import governance_sync, ledger
+from .gate import Evaluation, analyzer_output, format_analyzer_output, metrics_relpath, read_evaluation
+from .errors import UsageError
+from .files import atomic_write_text, sha256_file
+from .phases import check as check_phase
+from .report import recent_incidents, write_report
+
+
+@dataclass
+class GateRun:
+    evaluation: Evaluation
+    current_phase: str               # the ledger's phase when evaluated
+    metrics_file: str | None         # relative to home
+    metrics_sha256: str | None
+    report: str | None
+
+    def as_json(self) -> dict:
+        return {**self.evaluation.as_json(), "metrics_file": self.metrics_file,
+                "metrics_sha256": self.metrics_sha256, "report": self.report}
+
+
+def build(home: Path) -> None:
+    """Mirror the ledger and RCA files into the warehouse, then run the dbt build (incremental)."""
+    from .build import run_dbt  # imported here: the build module pulls in dbt, which `--no-build` never needs
+
+    governance_sync.sync(home)
+    run_dbt(home)
+
+
+def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None, rebuild: bool = True,
+             write: bool = True) -> GateRun:
+    """The decision for `phase` (default: the ledger's current phase) at its latest evaluation or at `at`."""
+    home = Path(home)
+    entries = ledger.read(home)
+    current = ledger.current_phase(entries)
+    phase = check_phase(phase) if phase else current
+    entered = ledger.last_entry_into(entries, phase) if phase == current else None
+    if rebuild:
+        build(home)
+    con = connect(home, read_only=True)
+    try:
+        ev = read_evaluation(con, phase, at, not_before=entered.effective_at if entered else None)
+        if not (write and ev.eval_at):
+            return GateRun(ev, current, None, None, None)
+        doc = analyzer_output(con, ev)
+        incidents = recent_incidents(con, ev)
+    finally:
+        con.close()
+    rel = metrics_relpath(ev.day)
+    atomic_write_text(home / rel, format_analyzer_output(doc))
+    report = write_report(home, ev, doc, incidents, str(rel))
+    return GateRun(ev, current, str(rel), sha256_file(home / rel), report)
+
+
+def phase_on(entries: list[ledger.LedgerEntry], when: datetime) -> str:
+    """The ledger's phase at `when`."""
+    phase = ledger.FIRST_PHASE
+    for e in entries:
+        if e.effective_at <= when:
+            phase = e.phase_to
+    return phase
+
+
+def report_for_day(home: Path, day: str, phase: str | None = None) -> GateRun:
+    """Re-render reports/rollout/<day>.md (and its analyzer output) from the built marts, without a build.
+
+    The phase defaults to the ledger's phase at the end of that day; the evaluation is the day's last one.
+    """
+    try:
+        end = datetime.fromisoformat(f"{day}T00:00:00+00:00") + timedelta(days=1)
+    except ValueError:
+        raise UsageError(f"--date must be YYYY-MM-DD, not {day!r}") from None
+    phase = check_phase(phase) if phase else phase_on(ledger.read(home), end)
+    run = evaluate(home, phase=phase, at=end, rebuild=False)
+    if run.evaluation.day != day:
+        raise UsageError(f"{phase} has no evaluation on {day}")
+    return run

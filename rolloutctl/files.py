@@ -1,0 +1,103 @@
+"""Files that survive crashes and concurrent operators: atomic rewrites, whole-line appends, the governance lock.
+
+- `atomic_write_*`: write a temp file in the same folder, fsync it, rename it over the target, fsync the folder:
+  after a crash the target holds either the old or the new content, never half of either.
+- `append_line`: one whole line with O_APPEND under flock, then fsync.
+- `governance_lock`: one exclusive, non-blocking fcntl lock per home for everything that changes governance state
+  (ledger, audit, flag defaults, incident queue); a second operator gets ActionInProgress naming the holder.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ingest.warehouse import fsync_dir
+
+from .errors import ActionInProgress
+
+LOCK_RELPATH = Path("governance") / ".lock"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def dump_json(obj) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_text(path, dump_json(obj))
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one whole line (no newline inside) and fsync it."""
+    assert "\n" not in line
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = (line + "\n").encode("utf-8")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def governance_lock(home: Path, purpose: str):
+    """Hold the home's governance lock for `purpose`; raise ActionInProgress at once when another process has it."""
+    path = Path(home) / LOCK_RELPATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
+            raise ActionInProgress(
+                f"another rolloutctl action is in progress ({holder}); nothing was done here — "
+                f"run the command again once it has finished"
+            ) from None
+        since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, {purpose}, since {since}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,186 @@
+"""The gate's answer for one phase at one evaluation time, read from marts.gate_decisions and gate_rule_results,
+and the analyzer output `metrics/autosave_merge/<date>.json` it is recorded with.
+
+The decision itself is computed by the dbt models; this module only chooses which row to read (the current phase's
+latest evaluation, or `at`), shapes it (SPEC §8's `--json`), and writes the analyzer output for that day.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from .errors import DataError, UsageError
+from .timefmt import iso_z
+
+EXIT_PROMOTE = 0
+EXIT_HOLD = 0
+EXIT_ROLLBACK = 3
+EXIT_REVIEW = 4
+EXIT_CODES = {"promote": EXIT_PROMOTE, "hold": EXIT_HOLD, "rollback": EXIT_ROLLBACK, "review": EXIT_REVIEW}
+
+DASHBOARD_URL = "/dashboards/autosave-merge"
+METRICS_RELDIR = Path("metrics") / "autosave_merge"
+QUARTER = timedelta(minutes=15)
+
+
+@dataclass
+class RuleResult:
+    rule_id: str
+    kind: str
+    measure: str
+    metric: str | None
+    dimension: str | None
+    window: str | None
+    value: float | None
+    comparator: str
+    threshold: float | None
+    min_samples: int | None
+    sample_count: int | None
+    fired: bool
+    status: str
+    detail: str | None
+    description: str
+
+    def as_json(self) -> dict:
+        return {"rule_id": self.rule_id, "kind": self.kind, "value": self.value, "threshold": self.threshold,
+                "comparator": self.comparator, "fired": self.fired, "status": self.status}
+
+
+@dataclass
+class Evaluation:
+    phase: str
+    eval_at: datetime | None            # None: the phase has no evaluation to read (yet)
+    decision: str
+    reason: str
+    next_phase: str | None = None
+    rollback_to: str | None = None
+    deciding_rule_ids: list[str] = field(default_factory=list)
+    insufficient_rule_ids: list[str] = field(default_factory=list)
+    blocking_rollback_ids: list[str] = field(default_factory=list)
+    phase_started_at: datetime | None = None
+    phase_start_source: str | None = None   # ledger | first_event
+    rules: list[RuleResult] = field(default_factory=list)
+
+    @property
+    def day(self) -> str | None:
+        """T's day: the UTC date of T - 15 min (T = 00:00 closes the previous day)."""
+        return (self.eval_at - QUARTER).strftime("%Y-%m-%d") if self.eval_at else None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.decision]
+
+    def rule(self, rule_id: str) -> RuleResult | None:
+        return next((r for r in self.rules if r.rule_id == rule_id), None)
+
+    def as_json(self) -> dict:
+        return {
+            "phase": self.phase,
+            "eval_at": iso_z(self.eval_at) if self.eval_at else None,
+            "decision": self.decision,
+            "next_phase": self.next_phase,
+            "rollback_to": self.rollback_to,
+            "reason": self.reason,
+            "deciding_rule_ids": self.deciding_rule_ids,
+            "insufficient_rule_ids": self.insufficient_rule_ids,
+            "blocking_rollback_ids": self.blocking_rollback_ids,
+            "phase_started_at": iso_z(self.phase_started_at) if self.phase_started_at else None,
+            "rules": [r.as_json() for r in self.rules],
+        }
+
+
+def no_evaluation(phase: str, reason: str) -> Evaluation:
+    return Evaluation(phase=phase, eval_at=None, decision="hold", reason=reason)
+
+
+def read_evaluation(con: duckdb.DuckDBPyConnection, phase: str, at: datetime | None = None,
+                    not_before: datetime | None = None) -> Evaluation:
+    """The decision for `phase` at its latest evaluation time (or the latest one at or before `at`).
+
+    `not_before`: when the phase was entered (the ledger). An evaluation older than that belongs to an earlier stay
+    in the phase, so the answer is hold (`awaiting_data`) until the phase has an evaluation of its own.
+    """
+    params: list = [phase]
+    where = "phase = ?"
+    if at is not None:
+        where += " and eval_at <= ?"
+        params.append(at)
+    row = _query(con, f"""
+        select eval_at, decision, reason, next_phase, rollback_to, deciding_rule_ids, insufficient_rule_ids,
+               blocking_rollback_ids, phase_started_at, phase_start_source
+        from marts.gate_decisions where {where} order by eval_at desc limit 1""", params).fetchone()
+    if row is None:
+        if at is not None and _query(con, "select 1 from marts.gate_decisions where phase = ? limit 1",
+                                     [phase]).fetchone():
+            raise UsageError(f"no evaluation of {phase} at or before {iso_z(at)}: its evaluations start later")
+        return no_evaluation(phase, "no_data")
+    eval_at = row[0]
+    if not_before is not None and at is None and eval_at < not_before:
+        return no_evaluation(phase, "awaiting_data")
+    rules = [RuleResult(*r) for r in _query(con, """
+        select rule_id, kind, measure, metric, dimension, "window", value, comparator, threshold, min_samples,
+               sample_count, is_fired, status, detail, description
+        from marts.gate_rule_results where phase = ? and eval_at = ?
+        order by case kind when 'rollback' then 1 when 'review' then 2 else 3 end, rule_id""",
+                                                 [phase, eval_at]).fetchall()]
+    return Evaluation(phase, eval_at, row[1], row[2], row[3], row[4], list(row[5]), list(row[6]), list(row[7]),
+                      row[8], row[9], rules)
+
+
+def _query(con, sql: str, params: list):
+    try:
+        return con.execute(sql, params)
+    except duckdb.CatalogException as exc:
+        raise DataError(f"the gate marts are not built yet ({exc}); run `rolloutctl build` or `rolloutctl gate` "
+                        f"without --no-build") from None
+
+
+def metrics_relpath(day: str) -> Path:
+    return METRICS_RELDIR / f"{day}.json"
+
+
+def analyzer_output(con: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> dict:
+    """Every metric row with its status at every T of the evaluation's day (up to T) for its phase."""
+    day_start = datetime.fromisoformat(evaluation.day + "T00:00:00+00:00")
+    rows = _query(con, """
+        select m.eval_at, m.feature, m.metric, m.dimension, m."window", m.value, m.sample_count,
+               s.status, cast(s.warn_level as double), cast(s.critical_level as double),
+               cast(s.min_samples as bigint)
+        from marts.metrics_windowed as m
+        left join marts.metric_status as s
+            on s.phase = m.phase and s.eval_at = m.eval_at and s.metric = m.metric
+            and s.dimension = m.dimension and s."window" = m."window"
+        where m.phase = ? and m.eval_at > ? and m.eval_at <= ? and m.eval_at <= ?
+        order by m.eval_at, m.feature, m.metric, m.dimension, m."window"
+        """, [evaluation.phase, day_start, day_start + timedelta(days=1), evaluation.eval_at]).fetchall()
+    evaluations: dict[str, list[dict]] = {}
+    for t, feature, metric, dimension, window, value, n, status, warn, crit, min_n in rows:
+        evaluations.setdefault(iso_z(t), []).append({
+            "feature": feature, "metric": metric, "dimension": dimension, "window": window, "value": value,
+            "sample_count": n, "status": status, "warn_level": warn, "critical_level": crit, "min_samples": min_n,
+        })
+    return {
+        "phase": evaluation.phase,
+        "date": evaluation.day,
+        "eval_at": iso_z(evaluation.eval_at),
+        "decision": evaluation.decision,
+        "dashboard": DASHBOARD_URL,
+        "evaluations": [{"eval_at": t, "metrics": ms} for t, ms in evaluations.items()],
+    }
+
+
+def format_analyzer_output(doc: dict) -> str:
+    """Pretty at the top, one metric row per line (a day holds thousands of rows)."""
+    head = {k: v for k, v in doc.items() if k != "evaluations"}
+    lines = ["{"] + [f"  {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()] + ['  "evaluations": [']
+    for i, ev in enumerate(doc["evaluations"]):
+        lines.append(f'    {{"eval_at": {json.dumps(ev["eval_at"])}, "metrics": [')
+        rows = [f"      {json.dumps(m, separators=(', ', ': '))}" for m in ev["metrics"]]
+        lines.append(",\n".join(rows))
+        lines.append("    ]}" + ("," if i + 1 < len(doc["evaluations"]) else ""))
+    lines += ["  ]", "}"]
+    return "\n".join(lines) + "\n"

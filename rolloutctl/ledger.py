@@ -1,0 +1,116 @@
+"""The phase ledger, governance/phase-ledger.yaml: the ordered list of promotions and rollbacks.
+
+The current phase is the last entry's phase_to (A-0 with no ledger). Entries are only ever appended, by rolloutctl,
+under the governance lock, with an atomic rewrite of the file (temp + fsync + rename).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+from .files import atomic_write_text
+from .phases import FIRST_PHASE, PHASES
+from .timefmt import parse_utc
+
+LEDGER_RELPATH = Path("governance") / "phase-ledger.yaml"
+ACTIONS = ("promote", "rollback")
+HEADER = (
+    "# Phase ledger: every promotion and rollback, oldest first. Written by rolloutctl (promote, rollback,\n"
+    "# gate --apply) under a lock; do not edit by hand: `rolloutctl audit verify` checks it against the audit log.\n"
+)
+
+
+@dataclass
+class LedgerEntry:
+    id: str
+    action: str                 # promote | rollback
+    phase_from: str
+    phase_to: str
+    executor: str
+    timestamp: str              # when the change took effect (the evaluation time T acted on), RFC 3339 UTC
+    recorded_at: str            # wall clock when it was written
+    reason: str
+    forced: bool = False        # a promotion forced past a gate that did not say promote
+    trigger_rules: list[str] = field(default_factory=list)
+    metrics_file: str | None = None     # frozen analyzer output the action was taken on, relative to home
+    metrics_sha256: str | None = None
+    audit_seq: int | None = None        # the audit line recording this entry
+    audit_hash: str | None = None
+    rca_file: str | None = None         # rollbacks: the RCA stub opened for it, relative to home
+
+    @property
+    def effective_at(self) -> datetime:
+        return parse_utc(self.timestamp)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def ledger_path(home: Path) -> Path:
+    return Path(home) / LEDGER_RELPATH
+
+
+def read(home: Path) -> list[LedgerEntry]:
+    path = ledger_path(home)
+    if not path.exists():
+        return []
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if doc is None:
+        return []
+    if not isinstance(doc, list):
+        raise ConfigError(f"{path}: expected a list of entries, found {type(doc).__name__}")
+    entries = []
+    known = set(LedgerEntry.__dataclass_fields__)
+    for i, item in enumerate(doc, start=1):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{path}: entry {i} is not a mapping")
+        unknown = set(item) - known
+        if unknown:
+            raise ConfigError(f"{path}: entry {i} has unknown keys {sorted(unknown)}")
+        try:
+            entry = LedgerEntry(**item)
+            entry.effective_at
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: entry {i} is incomplete or malformed: {exc}") from None
+        if entry.action not in ACTIONS or entry.phase_from not in PHASES or entry.phase_to not in PHASES:
+            raise ConfigError(f"{path}: entry {i} ({entry.id}) has an unknown action or phase")
+        entries.append(entry)
+    return entries
+
+
+def current_phase(entries: list[LedgerEntry]) -> str:
+    return entries[-1].phase_to if entries else FIRST_PHASE
+
+
+def next_id(entries: list[LedgerEntry]) -> str:
+    return f"L{len(entries) + 1:04d}"
+
+
+def last_entry_into(entries: list[LedgerEntry], phase: str) -> LedgerEntry | None:
+    for entry in reversed(entries):
+        if entry.phase_to == phase:
+            return entry
+    return None
+
+
+def write(home: Path, entries: list[LedgerEntry]) -> None:
+    """Replace the ledger with `entries` atomically. Call under files.governance_lock."""
+    body = yaml.safe_dump([e.as_dict() for e in entries], sort_keys=False, allow_unicode=True, width=100)
+    atomic_write_text(ledger_path(home), HEADER + body)
+
+
+def append(home: Path, entry: LedgerEntry) -> list[LedgerEntry]:
+    """Append one entry (re-reading the file under the caller's lock) and return the new ledger."""
+    entries = read(home)
+    if any(e.id == entry.id for e in entries):
+        raise ConfigError(f"ledger entry {entry.id} already exists")
+    entries.append(entry)
+    write(home, entries)
+    return entries

@@ -1,0 +1,122 @@
+"""The daily rollout report, reports/rollout/<date>.md, rendered from templates/reports/rollout_phase.md.
+
+Everything in it comes from the gate's evaluation, the analyzer output of the same day (latest metrics, hourly
+trends), the ledger and RCA files (rollbacks), and the incidents declared in the 24 h before T.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+
+from . import ledger, rca
+from .files import atomic_write_text
+from .gate import DASHBOARD_URL, Evaluation
+from .templates import render
+from .timefmt import iso_z
+
+REPORT_RELDIR = Path("reports") / "rollout"
+TREND_METRICS = (("autosave_p95", "all"), ("restore_success_rate", "overall"), ("merge_auto_success_rate", "overall"))
+STATUS_MARKS = {"passed": "✅", "clear": "✅", "fired": "🔴", "not_met": "⏳", "insufficient_data": "❔"}
+
+
+def report_relpath(day: str) -> Path:
+    return REPORT_RELDIR / f"{day}.md"
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def reasons(ev: Evaluation) -> list[str]:
+    by_id = {r.rule_id: r for r in ev.rules}
+
+    def said(rule_id: str) -> str:
+        r = by_id.get(rule_id)
+        if r is None:
+            return f"`{rule_id}`"
+        return f"`{rule_id}` — {r.description} (value {fmt(r.value)} {r.comparator} {fmt(r.threshold)})"
+
+    if ev.decision in ("rollback", "review"):
+        head = (f"Roll back to {ev.rollback_to}" if ev.decision == "rollback" and ev.rollback_to
+                else "Hold a review meeting" if ev.decision == "review" else "Roll back")
+        return [f"{head}: " + ("rule fired:" if len(ev.deciding_rule_ids) == 1 else "rules fired:")] + \
+            [said(i) for i in ev.deciding_rule_ids]
+    if ev.decision == "promote":
+        target = f"promote to {ev.next_phase}" if ev.next_phase else "GA confirmed (B-1 is the last phase)"
+        return [f"Every promote rule of {ev.phase} passed: {target}."]
+    if ev.reason == "rca_missing":
+        return [f"Every promote rule passed, but promotion waits for the RCA of "
+                f"{', '.join(ev.blocking_rollback_ids)} (rca_missing)."]
+    return ["Hold: not every promote rule passed yet:"] + [said(i) for i in ev.deciding_rule_ids]
+
+
+def trends(doc: dict) -> list[dict]:
+    out = []
+    for metric, dimension in TREND_METRICS:
+        rows = []
+        for ev in doc["evaluations"]:
+            if not ev["eval_at"].endswith(":00:00Z"):
+                continue
+            values = {m["window"]: m["value"] for m in ev["metrics"]
+                      if m["metric"] == metric and m["dimension"] == dimension}
+            if values:
+                rows.append({"hour": ev["eval_at"][11:16], **{w: values.get(w) for w in ("1h", "24h", "7d")}})
+        out.append({"metric": metric, "dimension": dimension, "rows": rows})
+    return out
+
+
+def recent_incidents(con: duckdb.DuckDBPyConnection, ev: Evaluation) -> list[dict]:
+    rows = con.execute("""
+        select event_at, phase, payload ->> 'severity', payload ->> 'incident_id'
+        from raw.events
+        where event = 'incident.declared' and event_at >= ? and event_at < ?
+        order by event_at""", [ev.eval_at - timedelta(hours=24), ev.eval_at]).fetchall()
+    return [{"declared_at": iso_z(t), "phase": p, "severity": s, "incident_id": i} for t, p, s, i in rows]
+
+
+def write_report(home: Path, ev: Evaluation, doc: dict | None, incidents: list[dict], metrics_file: str | None) -> str:
+    """Render the report of the evaluation's day; return its path relative to home."""
+    home = Path(home)
+    day = ev.day
+    rel = report_relpath(day)
+    here = (home / rel).parent
+    statuses = {f.rollback_id: f for f in rca.scan(home)}
+    rollbacks = []
+    for e in ledger.read(home):
+        if e.action != "rollback":
+            continue
+        f = statuses.get(e.id)
+        rca_file = f.path if f else e.rca_file
+        rollbacks.append({**e.as_dict(), "rca_file": rca_file,
+                          "rca_link": os.path.relpath(home / rca_file, here) if rca_file else None,
+                          "rca_status": f.status if f else "missing"})
+    latest = doc["evaluations"][-1]["metrics"] if doc and doc["evaluations"] else []
+    text = render(
+        "rollout_phase.md",
+        ev=ev, day=day, eval_at=iso_z(ev.eval_at),
+        started=iso_z(ev.phase_started_at) if ev.phase_started_at else "—",
+        start_source="the ledger" if ev.phase_start_source == "ledger" else "its first event",
+        dashboard=DASHBOARD_URL,
+        metrics_file=metrics_file or "—",
+        metrics_link=os.path.relpath(home / metrics_file, here) if metrics_file else "",
+        reasons=reasons(ev),
+        insufficient=[r for r in ev.rules if r.status == "insufficient_data"],
+        latest=latest,
+        trends=trends(doc) if doc else [],
+        qa=[r for r in ev.rules if r.measure.startswith("qa_")],
+        incidents=incidents,
+        rollbacks=rollbacks,
+        fmt=fmt,
+        status_mark=lambda s: STATUS_MARKS.get(s, ""),
+    )
+    atomic_write_text(home / rel, text)
+    return str(rel)
