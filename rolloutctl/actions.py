@@ -87,12 +87,12 @@ def gate(home: Path, *, phase: str | None = None, at: datetime | None = None, re
             outcome.note = f"no evaluation of {ev.phase} yet ({ev.reason}): nothing to apply"
         elif ev.decision == "rollback":
             target = check_phase(rollback_to) if rollback_to else ev.rollback_to
-            outcome.applied = _rollback(home, run, target, executor,
+            outcome.applied = rollback_procedure(home, run, target, executor,
                                         f"gate: {', '.join(ev.deciding_rule_ids)} fired at {iso_z(ev.eval_at)}",
                                         ev.deciding_rule_ids)
         elif ev.decision == "promote" and ev.next_phase:
             _check_rca(home, ev.phase)
-            outcome.applied = _transition(home, run, "promote", ev.next_phase, executor,
+            outcome.applied = record_transition(home, run, "promote", ev.next_phase, executor,
                                           f"gate: every promote rule of {ev.phase} passed at {iso_z(ev.eval_at)}",
                                           ev.deciding_rule_ids)
         elif ev.decision == "promote":
@@ -118,7 +118,7 @@ def promote(home: Path, *, to: str, executor: str, reason: str, force: bool = Fa
             at = f" at {iso_z(ev.eval_at)}" if ev.eval_at else ""
             raise ActionRefused(f"the gate says {ev.decision} for {current}{at} ({ev.reason}), not promote; "
                                 f"use --force to promote anyway (recorded as forced)")
-        applied = _transition(home, run, "promote", to, executor, reason, [] if forced else ev.deciding_rule_ids,
+        applied = record_transition(home, run, "promote", to, executor, reason, [] if forced else ev.deciding_rule_ids,
                               forced=forced)
         return GateOutcome(run, applied)
 
@@ -131,7 +131,7 @@ def rollback(home: Path, *, to: str, executor: str, reason: str, rebuild: bool =
         if order(to) >= order(run.current_phase):
             raise ActionRefused(f"the current phase is {run.current_phase}: a rollback goes to an earlier phase, "
                                 f"not {to}")
-        return GateOutcome(run, _rollback(home, run, to, executor, reason, []))
+        return GateOutcome(run, rollback_procedure(home, run, to, executor, reason, []))
 
 
 def _check_rca(home: Path, phase: str) -> None:
@@ -142,7 +142,7 @@ def _check_rca(home: Path, phase: str) -> None:
                          f"{files}; write it and set `status: complete` in its front matter")
 
 
-def _transition(home: Path, run: GateRun, action: str, to: str, executor: str, reason: str,
+def record_transition(home: Path, run: GateRun, action: str, to: str, executor: str, reason: str,
                 trigger_rules: list[str], forced: bool = False) -> ActionResult:
     """Record a phase change (call under the governance lock)."""
     home = Path(home)
@@ -175,10 +175,10 @@ def _transition(home: Path, run: GateRun, action: str, to: str, executor: str, r
     return ActionResult(action, entry, line.where, str(flags.DEFAULTS_RELPATH))
 
 
-def _rollback(home: Path, run: GateRun, to: str, executor: str, reason: str,
+def rollback_procedure(home: Path, run: GateRun, to: str, executor: str, reason: str,
               trigger_rules: list[str]) -> ActionResult:
     home = Path(home)
-    result = _transition(home, run, "rollback", to, executor, reason, trigger_rules)
+    result = record_transition(home, run, "rollback", to, executor, reason, trigger_rules)
     entry = result.entry
     rules = [r for r in run.evaluation.rules if r.rule_id in trigger_rules]
     result.rca_file = str(rca.open_stub(home, entry, rules))

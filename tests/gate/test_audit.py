@@ -1,0 +1,128 @@
+"""The audit log detects any edited, removed or reordered line and any metrics file changed after it was recorded,
+naming the file and line."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rolloutctl import audit, ledger
+from rolloutctl.actions import record_transition
+
+from gate_support import recorded_run
+
+STEPS = [("promote", "A-0", "A-1", "2026-11-02T00:00:00Z"), ("promote", "A-1", "A-2", "2026-11-04T00:00:00Z"),
+         ("rollback", "A-2", "A-1", "2026-11-05T06:00:00Z"), ("promote", "A-1", "A-2", "2026-11-06T00:00:00Z")]
+
+
+def _history(home: Path) -> list[str]:
+    """Four recorded actions; returns the audit lines as written."""
+    for action, src, dst, at in STEPS:
+        run = recorded_run(home, src, at, "rollback" if action == "rollback" else "promote")
+        record_transition(home, run, action, dst, "alice", f"test {action}", [])
+    files = sorted((home / audit.AUDIT_RELDIR).glob("*.jsonl"))
+    assert len(files) == 1
+    return files[0].read_text().splitlines()
+
+
+def _audit_file(home: Path) -> Path:
+    return next((home / audit.AUDIT_RELDIR).glob("*.jsonl"))
+
+
+def _rewrite(home: Path, lines: list[str]) -> None:
+    _audit_file(home).write_text("\n".join(lines) + "\n")
+
+
+def _rel(home: Path) -> str:
+    return str(_audit_file(home).relative_to(home))
+
+
+def test_an_untouched_log_verifies(home):
+    lines = _history(home)
+    assert len(lines) == 4
+    assert audit.verify(home) == []
+    records = [json.loads(x) for x in lines]
+    assert [r["seq"] for r in records] == [1, 2, 3, 4]
+    assert records[0]["prev_hash"] == audit.GENESIS
+    assert all(b["prev_hash"] == a["hash"] for a, b in zip(records, records[1:]))
+    assert all(r["metrics_snapshot"] and r["metrics_file"] for r in records)
+    entries = ledger.read(home)
+    assert [(e.audit_seq, e.audit_hash) for e in entries] == [(r["seq"], r["hash"]) for r in records]
+
+
+def test_an_edited_line_is_named(home):
+    lines = _history(home)
+    record = json.loads(lines[1])
+    record["reason"] = "nothing to see here"
+    lines[1] = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    _rewrite(home, lines)
+    problems = audit.verify(home)
+    assert any(p.file == _rel(home) and p.line == 2 and "edited" in p.message for p in problems), problems
+
+
+def test_an_edited_line_with_a_fresh_hash_is_named(home):
+    lines = _history(home)
+    record = json.loads(lines[1])
+    record["executor"] = "mallory"
+    record["hash"] = audit.line_hash(record)
+    lines[1] = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    _rewrite(home, lines)
+    problems = audit.verify(home)
+    assert any(p.file == _rel(home) and p.line == 2 and "edited" in p.message for p in problems), problems
+
+
+def test_a_removed_line_is_named(home):
+    lines = _history(home)
+    del lines[1]
+    _rewrite(home, lines)
+    problems = audit.verify(home)
+    assert any(p.file == _rel(home) and p.line == 2 and "removed" in p.message for p in problems), problems
+
+
+def test_removing_the_last_line_is_found_through_the_ledger(home):
+    lines = _history(home)
+    _rewrite(home, lines[:-1])
+    problems = audit.verify(home)
+    assert any("L0004" in p.message and "missing" in p.message for p in problems), problems
+
+
+def test_reordered_lines_are_named(home):
+    lines = _history(home)
+    lines[1], lines[2] = lines[2], lines[1]
+    _rewrite(home, lines)
+    problems = audit.verify(home)
+    assert any(p.file == _rel(home) and p.line == 3 and "out of order" in p.message for p in problems), problems
+
+
+def test_a_changed_metrics_file_is_named(home):
+    _history(home)
+    entry = ledger.read(home)[1]
+    path = home / entry.metrics_file
+    path.write_text(path.read_text().replace('"A-1"', '"A-2"'))
+    problems = audit.verify(home)
+    assert [str(p) for p in problems if p.file == entry.metrics_file] == [
+        f"{entry.metrics_file}: metrics file changed after it was recorded at {_rel(home)}:2 "
+        f"(sha256 {audit.sha256_file(path)[:12]}…, recorded {entry.metrics_sha256[:12]}…)"]
+
+
+def test_a_deleted_metrics_file_is_named(home):
+    _history(home)
+    entry = ledger.read(home)[0]
+    (home / entry.metrics_file).unlink()
+    problems = audit.verify(home)
+    assert any(p.file == entry.metrics_file and "missing" in p.message for p in problems), problems
+
+
+def test_a_damaged_line_is_named(home):
+    lines = _history(home)
+    lines[2] = lines[2][:40]
+    _rewrite(home, lines)
+    problems = audit.verify(home)
+    assert any(p.file == _rel(home) and p.line == 3 and "not valid JSON" in p.message for p in problems), problems
+
+
+def test_an_edited_ledger_is_found(home):
+    _history(home)
+    path = ledger.ledger_path(home)
+    path.write_text(path.read_text().replace("phase_to: A-2", "phase_to: B-0", 1))
+    problems = audit.verify(home)
+    assert any(p.file == str(ledger.LEDGER_RELPATH) and "L0002" in p.message for p in problems), problems
