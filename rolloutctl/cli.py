@@ -83,4 +83,6 @@ def main() -> None:
 
 # Commands register themselves on `cli` when their module is imported.
 from . import cli_ingest  # noqa: E402,F401
+from . import cli_build  # noqa: E402,F401
 from . import cli_gate  # noqa: E402,F401
+from . import cli_dashboard  # noqa: E402,F401

@@ -29,12 +29,17 @@ class GateRun:
                 "metrics_sha256": self.metrics_sha256, "report": self.report}
 
 
-def build(home: Path) -> None:
-    """Mirror the ledger and RCA files into the warehouse, then run the dbt build (incremental)."""
+def build(home: Path, **dbt_options):
+    """Mirror the ledger and RCA files into the warehouse, run the dbt build (incremental), and publish the
+    analysts' snapshot of the result. Returns dbt's BuildResult; raises BuildFailed when dbt reports a failure."""
     from .build import run_dbt  # imported here: the build module pulls in dbt, which `--no-build` never needs
+    from .snapshot import publish_snapshot
 
     governance_sync.sync(home)
-    run_dbt(home)
+    result = run_dbt(home, **dbt_options)
+    if result.success:
+        publish_snapshot(home)
+    return result
 
 
 def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None, rebuild: bool = True,
