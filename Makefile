@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/rolloutctl demo --home demo-home
+	rm -rf demo-home
+	$(BIN)/rolloutctl --home demo-home demo
 
 test: install
 	$(BIN)/rolloutctl schema lint
