@@ -1,0 +1,56 @@
+{#- rolloutctl mirrors the ledger into governance.phase_ledger before it builds; a warehouse it never synced (a bare
+    `dbt build`) has no such table yet, which means an empty ledger. -#}
+{%- set mirrored = adapter.get_relation(database=target.database, schema='governance', identifier='phase_ledger')
+    if execute else true -%}
+
+with
+
+{% if mirrored %}
+source as (
+
+    select * from {{ source('governance', 'phase_ledger') }}
+
+),
+{% else %}
+source as (
+
+    select
+        cast(null as varchar) as entry_id,
+        cast(null as integer) as seq,
+        cast(null as varchar) as action,
+        cast(null as varchar) as phase_from,
+        cast(null as varchar) as phase_to,
+        cast(null as varchar) as executor,
+        cast(null as timestamptz) as effective_at,
+        cast(null as timestamptz) as recorded_at,
+        cast(null as varchar) as reason,
+        cast(null as boolean) as is_forced,
+        cast(null as varchar[]) as trigger_rule_ids,
+        cast(null as varchar) as metrics_file,
+        cast(null as varchar) as metrics_sha256
+    where false
+
+),
+{% endif %}
+
+final as (
+
+    select
+        entry_id,
+        seq,
+        action,
+        phase_from,
+        phase_to,
+        executor,
+        effective_at,
+        recorded_at,
+        reason,
+        is_forced,
+        trigger_rule_ids,
+        metrics_file,
+        metrics_sha256
+    from source
+
+)
+
+select * from final
