@@ -85,6 +85,9 @@ def gate(home: Path, *, phase: str | None = None, at: datetime | None = None, re
         outcome = GateOutcome(run, outbox=outbox)
         if ev.eval_at is None:
             outcome.note = f"no evaluation of {ev.phase} yet ({ev.reason}): nothing to apply"
+        elif run.entered_at and ev.eval_at < run.entered_at:
+            outcome.note = (f"the evaluation at {iso_z(ev.eval_at)} predates the ledger's entry into {ev.phase} "
+                            f"({iso_z(run.entered_at)}): nothing to apply")
         elif ev.decision == "rollback":
             target = check_phase(rollback_to) if rollback_to else ev.rollback_to
             outcome.applied = rollback_procedure(home, run, target, executor,

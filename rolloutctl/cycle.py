@@ -23,6 +23,7 @@ class GateRun:
     metrics_file: str | None         # relative to home
     metrics_sha256: str | None
     report: str | None
+    entered_at: datetime | None = None   # when the ledger last entered the evaluated phase (current phase only)
 
     def as_json(self) -> dict:
         return {**self.evaluation.as_json(), "metrics_file": self.metrics_file,
@@ -55,8 +56,9 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
     con = connect(home, read_only=True)
     try:
         ev = read_evaluation(con, phase, at, not_before=entered.effective_at if entered else None)
+        entered_at = entered.effective_at if entered else None
         if not (write and ev.eval_at):
-            return GateRun(ev, current, None, None, None)
+            return GateRun(ev, current, None, None, None, entered_at)
         doc = analyzer_output(con, ev)
         incidents = recent_incidents(con, ev)
     finally:
@@ -64,7 +66,7 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
     rel = metrics_relpath(ev.day)
     atomic_write_text(home / rel, format_analyzer_output(doc))
     report = write_report(home, ev, doc, incidents, str(rel))
-    return GateRun(ev, current, str(rel), sha256_file(home / rel), report)
+    return GateRun(ev, current, str(rel), sha256_file(home / rel), report, entered_at)
 
 
 def phase_on(entries: list[ledger.LedgerEntry], when: datetime) -> str:
