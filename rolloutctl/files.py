@@ -22,6 +22,8 @@ from ingest.warehouse import fsync_dir
 from .errors import ActionInProgress
 
 LOCK_RELPATH = Path("governance") / ".lock"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -29,6 +31,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)          # mkstemp makes 0600; these files are for every reader
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

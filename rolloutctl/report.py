@@ -75,11 +75,12 @@ def trends(doc: dict) -> list[dict]:
 
 
 def recent_incidents(con: duckdb.DuckDBPyConnection, ev: Evaluation) -> list[dict]:
+    """incident.declared (any phase) in the 24 h before T."""
     rows = con.execute("""
-        select event_at, phase, payload ->> 'severity', payload ->> 'incident_id'
-        from raw.events
-        where event = 'incident.declared' and event_at >= ? and event_at < ?
-        order by event_at""", [ev.eval_at - timedelta(hours=24), ev.eval_at]).fetchall()
+        select declared_at, phase, severity, incident_id
+        from staging.stg_telemetry__incident_declared
+        where declared_at >= ? and declared_at < ?
+        order by declared_at""", [ev.eval_at - timedelta(hours=24), ev.eval_at]).fetchall()
     return [{"declared_at": iso_z(t), "phase": p, "severity": s, "incident_id": i} for t, p, s, i in rows]
 
 

@@ -103,7 +103,7 @@ final as (
         coalesce({{ gate_compare('counted.breach_hours', 'counted.comparator', 'counted.threshold') }}, false)
             as is_condition_met,
         'hours of ' || strftime(counted.eval_day, '%Y-%m-%d') || ' ended by T with 1h p95 above '
-        || breach_level.level || ' ms' as detail
+        || printf('%g', breach_level.level) || ' ms' as detail
     from counted
     cross join breach_level
 

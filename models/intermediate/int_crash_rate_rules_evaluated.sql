@@ -44,7 +44,8 @@ final as (
             false
         ) as is_condition_met,
         rules.metric || ' ' || rules."window" || ' over ' || metrics_windowed.sample_count || ' sessions vs '
-        || rules.threshold || ' × baseline ' || coalesce(cast(crash_baseline.baseline as varchar), 'unknown')
+        || printf('%g', rules.threshold) || ' × baseline '
+        || coalesce(printf('%g', crash_baseline.baseline), 'unknown')
         || ' (' || crash_baseline.baseline_source || ')' as detail
     from rules
     inner join metrics_windowed

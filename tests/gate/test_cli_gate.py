@@ -203,3 +203,8 @@ def test_report_rerenders_a_day(home):
     assert result.output.strip() == "reports/rollout/2026-01-20.md"
     assert "ROLLBACK" in path.read_text()
     assert run(home, "report", "--date", "2026-13-45").exit_code == 2
+    # B-1's day with the incidents: the sev1 declared at 05:00 is open in the 24 h before the day's last T
+    assert run(home, "report", "--date", "2026-02-10", "--phase", "B-1").exit_code == 0
+    text = (home / "reports" / "rollout" / "2026-02-10.md").read_text()
+    assert "2026-02-10T05:00:00Z — **sev1**" in text and "2026-02-10T03:00:00Z — **sev2**" in text
+    assert "- [x] `b1_promote_release_notes`" in text
