@@ -1,0 +1,11 @@
+-- marts.metrics_windowed has one row per (phase, eval_at, metric, dimension, window): returns the keys that repeat.
+select
+    phase,
+    eval_at,
+    metric,
+    dimension,
+    "window",
+    count(*) as rows_per_key
+from {{ ref('metrics_windowed') }}
+group by phase, eval_at, metric, dimension, "window"
+having count(*) > 1

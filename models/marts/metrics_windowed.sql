@@ -1,0 +1,383 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['phase', 'eval_at'],
+        on_schema_change='fail',
+        pre_hook="{{ incremental_watermark_reset(ref('stg_telemetry__events')) }}",
+        post_hook="{{ incremental_watermark_save(ref('stg_telemetry__events')) }}",
+    )
+}}
+{#-
+    SPEC §5: one row per (phase, T on the phase's 15-minute grid, metric, dimension, window).
+
+    Incremental: a run recomputes only the evaluation points whose windows hold an event loaded since the last
+    run, plus the points the grid gained; delete+insert replaces their rows. Everything else is untouched, so a
+    run equals a full rebuild (the property test in tests/unit/test_metrics_incremental.py holds it to that).
+-#}
+{%- set bucket_minutes = 15 -%}
+{%- set windows = metric_windows() -%}
+{%- set longest = windows | map(attribute='buckets') | max -%}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_telemetry__events') }}
+
+),
+
+saves as (
+
+    select * from {{ ref('stg_telemetry__save_completed') }}
+
+),
+
+restores as (
+
+    select * from {{ ref('stg_telemetry__restore_result') }}
+
+),
+
+lock_errors as (
+
+    select * from {{ ref('stg_telemetry__lock_error') }}
+
+),
+
+diff_applies as (
+
+    select * from {{ ref('stg_telemetry__diff_apply') }}
+
+),
+
+sessions as (
+
+    select * from {{ ref('stg_telemetry__session_ended') }}
+
+),
+
+bug_reports as (
+
+    select * from {{ ref('stg_telemetry__bug_reported') }}
+
+),
+
+phase_flags as (
+
+    select * from {{ ref('phase_flags') }}
+
+),
+
+metric_catalog as (
+
+    select * from {{ ref('metric_catalog') }}
+
+),
+
+metric_windows as (
+
+    select * from (values
+        {%- for window in windows %}
+        ({{ loop.index0 }}, '{{ window.name }}', {{ window.buckets }}){{ "," if not loop.last }}
+        {%- endfor %}
+    ) as metric_windows (window_id, window_name, window_buckets)
+
+),
+
+-- the events this run accounts for: all of them on a full build; on an incremental run those loaded since
+-- the last run (all again when raw.events was rewritten rather than appended to, see incremental_watermark_*)
+changed_buckets as (
+
+    select
+        phase,
+        {{ time_bucket_index('event_at', bucket_minutes) }} as bucket_index
+    from events
+    where {{ incremental_watermark_filter('loaded_at', ref('stg_telemetry__events')) }}
+    group by all
+
+),
+
+-- each phase's grid as built so far (in bucket numbers of T)
+previous_grids as (
+
+    {% if is_incremental() %}
+    select
+        phase,
+        min({{ time_bucket_index('eval_at', bucket_minutes) }}) as first_eval_index,
+        max({{ time_bucket_index('eval_at', bucket_minutes) }}) as last_eval_index
+    from {{ this }}
+    group by phase
+    {% else %}
+    select
+        cast(null as varchar) as phase,
+        cast(null as bigint) as first_eval_index,
+        cast(null as bigint) as last_eval_index
+    where false
+    {% endif %}
+
+),
+
+-- the grid of P runs from floor15(first event) + 15 min to floor15(last event) + 15 min: raw.events only grows,
+-- so the new bounds are those of the previous grid and of the changed events together
+grids as (
+
+    select
+        phase,
+        min(first_eval_index) as first_eval_index,
+        max(last_eval_index) as last_eval_index
+    from (
+        select phase, first_eval_index, last_eval_index from previous_grids
+        union all
+        select phase, bucket_index + 1, bucket_index + 1 from changed_buckets
+    )
+    group by phase
+
+),
+
+-- the evaluation points to (re)compute: every point the grid gained, and on an incremental run every point whose
+-- windows hold a changed event (an event at t is in the windows of T in (t, t + longest window])
+targets as (
+
+    select distinct
+        grids.phase,
+        phase_flags.phase_order as phase_id,
+        points.eval_index
+    from (
+        select
+            grids.phase,
+            {{ integer_series('grids.first_eval_index', 'coalesce(previous_grids.first_eval_index, grids.last_eval_index + 1) - 1') }} as eval_index
+        from grids
+        left join previous_grids on previous_grids.phase = grids.phase
+        union all
+        select
+            grids.phase,
+            {{ integer_series('coalesce(previous_grids.last_eval_index, grids.last_eval_index) + 1', 'grids.last_eval_index') }} as eval_index
+        from grids
+        left join previous_grids on previous_grids.phase = grids.phase
+        {%- if is_incremental() %}
+        union all
+        select
+            phase,
+            {{ integer_series('bucket_index + 1', 'bucket_index + ' ~ longest) }} as eval_index
+        from changed_buckets
+        {%- endif %}
+    ) as points
+    inner join grids
+        on grids.phase = points.phase
+        and points.eval_index between grids.first_eval_index and grids.last_eval_index
+    inner join phase_flags
+        on phase_flags.phase = grids.phase
+
+),
+
+-- the buckets those points' windows cover: only events in them are read
+scopes as (
+
+    select
+        phase,
+        min(eval_index) - {{ longest }} as first_bucket,
+        max(eval_index) - 1 as last_bucket,
+        {{ time_bucket_start('min(eval_index) - ' ~ longest, bucket_minutes) }} as scope_start,
+        {{ time_bucket_start('max(eval_index)', bucket_minutes) }} as scope_end
+    from targets
+    group by phase
+
+),
+
+-- the events in those buckets, per source (joined on the scope, so that only their payloads are parsed)
+{%- for cte, time_column in [
+    ('saves', 'saved_at'), ('restores', 'restored_at'), ('lock_errors', 'errored_at'),
+    ('diff_applies', 'applied_at'), ('sessions', 'ended_at'), ('bug_reports', 'reported_at')] %}
+scoped_{{ cte }} as (
+
+    select {{ cte }}.*
+    from {{ cte }}
+    inner join scopes
+        on scopes.phase = {{ cte }}.phase
+        and {{ cte }}.{{ time_column }} >= scopes.scope_start
+        and {{ cte }}.{{ time_column }} < scopes.scope_end
+
+),
+{% endfor %}
+save_durations as (
+
+    select
+        phase_flags.phase_order as phase_id,
+        {{ time_bucket_index('scoped_saves.saved_at', bucket_minutes) }} as bucket_index,
+        scoped_saves.duration_ms as value
+    from scoped_saves
+    inner join phase_flags
+        on phase_flags.phase = scoped_saves.phase
+
+),
+
+p95_values as (
+
+    select * from {{ windowed_quantile_cont('save_durations', 'targets', 0.95, windows) }}
+
+),
+
+-- rates and counts: one row per sample and (metric, dimension) it counts for; is_hit is the rate's numerator
+rate_samples as (
+
+    select phase, saved_at as sampled_at, 'autosave_retry_rate' as metric, 'all' as dimension, has_retried as is_hit
+    from scoped_saves
+    union all
+    select phase, restored_at, 'restore_success_rate', 'overall', is_success
+    from scoped_restores
+    union all
+    select phase, restored_at, 'restore_success_rate', restore_source, is_success
+    from scoped_restores
+    union all
+    select phase, errored_at, 'lock_error_count', 'all', true
+    from scoped_lock_errors
+    union all
+    select phase, errored_at, 'lock_error_count', case when is_retryable then 'retryable' else 'non_retryable' end, true
+    from scoped_lock_errors
+    union all
+    select phase, applied_at, 'merge_auto_success_rate', 'overall', is_auto_accepted
+    from scoped_diff_applies
+    union all
+    select phase, applied_at, 'merge_auto_success_rate', merge_precision, is_auto_accepted
+    from scoped_diff_applies
+    union all
+    select phase, ended_at, 'crash_rate', 'all', is_crashed
+    from scoped_sessions
+    union all
+    select phase, reported_at, 'critical_bug_count', 'all', true
+    from scoped_bug_reports
+    where is_critical
+
+),
+
+rate_bucket_counts as (
+
+    select
+        rate_samples.phase,
+        rate_samples.metric,
+        rate_samples.dimension,
+        {{ time_bucket_index('rate_samples.sampled_at', bucket_minutes) }} as bucket_index,
+        count(*) as samples,
+        count(*) filter (where rate_samples.is_hit) as hits
+    from rate_samples
+    group by all
+
+),
+
+-- every (phase, metric, dimension) on a dense bucket axis, so that a window's sum is a difference of running sums
+rate_dense as (
+
+    select
+        buckets.phase,
+        metric_catalog.metric,
+        metric_catalog.dimension,
+        buckets.bucket_index,
+        coalesce(rate_bucket_counts.samples, 0) as samples,
+        coalesce(rate_bucket_counts.hits, 0) as hits
+    from (
+        select phase, {{ integer_series('first_bucket', 'last_bucket') }} as bucket_index
+        from scopes
+    ) as buckets
+    cross join metric_catalog
+    left join rate_bucket_counts
+        on rate_bucket_counts.phase = buckets.phase
+        and rate_bucket_counts.metric = metric_catalog.metric
+        and rate_bucket_counts.dimension = metric_catalog.dimension
+        and rate_bucket_counts.bucket_index = buckets.bucket_index
+    where metric_catalog.kind in ('rate', 'count')
+
+),
+
+rate_running as (
+
+    select
+        *,
+        sum(samples) over (partition by phase, metric, dimension order by bucket_index rows unbounded preceding) as samples_through,
+        sum(hits) over (partition by phase, metric, dimension order by bucket_index rows unbounded preceding) as hits_through
+    from rate_dense
+
+),
+
+rate_windowed as (
+
+    select
+        phase,
+        metric,
+        dimension,
+        bucket_index + 1 as eval_index,
+        {%- for window in windows %}
+        samples_through - lag(samples_through, {{ window.buckets }}, 0) over (
+            partition by phase, metric, dimension order by bucket_index
+        ) as samples_{{ loop.index0 }},
+        hits_through - lag(hits_through, {{ window.buckets }}, 0) over (
+            partition by phase, metric, dimension order by bucket_index
+        ) as hits_{{ loop.index0 }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from rate_running
+
+),
+
+rate_values as (
+
+    select
+        rate_windowed.phase,
+        rate_windowed.eval_index,
+        rate_windowed.metric,
+        rate_windowed.dimension,
+        metric_windows.window_name,
+        case metric_windows.window_id
+            {%- for window in windows %}
+            when {{ loop.index0 }} then rate_windowed.samples_{{ loop.index0 }}
+            {%- endfor %}
+        end as samples,
+        case metric_windows.window_id
+            {%- for window in windows %}
+            when {{ loop.index0 }} then rate_windowed.hits_{{ loop.index0 }}
+            {%- endfor %}
+        end as hits
+    from rate_windowed
+    inner join targets
+        on targets.phase = rate_windowed.phase
+        and targets.eval_index = rate_windowed.eval_index
+    cross join metric_windows
+
+),
+
+final as (
+
+    select
+        {{ time_bucket_start('targets.eval_index', bucket_minutes) }} as eval_at,
+        targets.phase,
+        metric_catalog.feature,
+        metric_catalog.metric,
+        metric_catalog.dimension,
+        metric_windows.window_name as "window",
+        cast(case metric_catalog.kind
+            when 'quantile' then p95_values.value
+            when 'rate' then cast(rate_values.hits as double) / nullif(rate_values.samples, 0)
+            when 'count' then coalesce(rate_values.samples, 0)
+        end as double) as value,
+        cast(coalesce(case metric_catalog.kind
+            when 'quantile' then p95_values.sample_count
+            else rate_values.samples
+        end, 0) as bigint) as sample_count
+    from targets
+    cross join metric_catalog
+    cross join metric_windows
+    left join p95_values
+        on metric_catalog.kind = 'quantile'
+        and p95_values.phase_id = targets.phase_id
+        and p95_values.eval_index = targets.eval_index
+        and p95_values.window_name = metric_windows.window_name
+    left join rate_values
+        on metric_catalog.kind in ('rate', 'count')
+        and rate_values.phase = targets.phase
+        and rate_values.eval_index = targets.eval_index
+        and rate_values.metric = metric_catalog.metric
+        and rate_values.dimension = metric_catalog.dimension
+        and rate_values.window_name = metric_windows.window_name
+
+)
+
+select * from final
