@@ -1,8 +1,8 @@
-{#- The length of a metrics window name (1h, 24h, 7d) as an interval. -#}
+{#- The length of a metrics window named in a column (1h, 24h, 7d) as an interval, from metric_windows(). -#}
 {% macro window_interval(window_name) -%}
     (case {{ window_name }}
-        when '1h' then interval 1 hour
-        when '24h' then interval 24 hour
-        when '7d' then interval 7 day
+    {%- for window in metric_windows() %}
+        when '{{ window.name }}' then interval '{{ window.buckets * 15 }} minutes'
+    {%- endfor %}
     end)
 {%- endmacro %}

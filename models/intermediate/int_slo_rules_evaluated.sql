@@ -57,7 +57,7 @@ since_start as (
         and at_t.eval_at = phase_starts.eval_at
     left join slo_evaluations as at_start
         on at_start.phase = phase_starts.phase
-        and at_start.eval_at = time_bucket(interval 15 minute, phase_starts.phase_started_at, 'UTC')
+        and at_start.eval_at = {{ time_bucket_start(time_bucket_index('phase_starts.phase_started_at', 15), 15) }}
 
 ),
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from rolloutctl.actions import record_transition
 from rolloutctl.cycle import GateRun
 from rolloutctl.files import sha256_file
 from rolloutctl.gate import Evaluation, metrics_relpath
+from rolloutctl.phases import PHASES
 
 
 def t(text: str) -> datetime:
@@ -30,10 +32,6 @@ def recorded_run(home: Path, phase: str, eval_at: str, decision: str = "promote"
 
 def promoted_to(home: Path, phase: str, start: str = "2026-11-01T12:00:00Z") -> None:
     """Record promotions A-0 → … → phase, 12 hours apart, as `gate --apply` would."""
-    from rolloutctl.actions import record_transition
-    from rolloutctl.phases import PHASES
-    from datetime import timedelta
-
     at = t(start)
     for src, dst in zip(PHASES, PHASES[1:PHASES.index(phase) + 1]):
         record_transition(home, recorded_run(home, src, at.strftime("%Y-%m-%dT%H:%M:%SZ")), "promote", dst,

@@ -126,3 +126,21 @@ def test_an_edited_ledger_is_found(home):
     path.write_text(path.read_text().replace("phase_to: A-2", "phase_to: B-0", 1))
     problems = audit.verify(home)
     assert any(p.file == str(ledger.LEDGER_RELPATH) and "L0002" in p.message for p in problems), problems
+
+
+def test_audit_verify_command(home):
+    from click.testing import CliRunner
+
+    from rolloutctl.cli import cli
+
+    lines = _history(home)
+    result = CliRunner().invoke(cli, ["--home", str(home), "audit", "verify"])
+    assert (result.exit_code, result.output) == (0, "✓ audit log intact: chain, metrics snapshots and ledger agree\n")
+    lines[0], lines[1] = lines[1], lines[0]
+    _rewrite(home, lines)
+    result = CliRunner().invoke(cli, ["--home", str(home), "audit", "verify", "--json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.output)
+    assert doc["ok"] is False
+    assert {"file": _rel(home), "line": 2, "message": f"out of order: seq 1 comes after seq 2 at {_rel(home)}:1 "
+                                                      f"(lines were reordered)"} in doc["problems"]
