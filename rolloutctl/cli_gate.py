@@ -183,7 +183,7 @@ def flags_resolve(ctx, as_json):
 
 
 def _write_flags(ctx, phase, action, as_json):
-    doc = flags_lib.write_defaults(get_home(ctx), phase, action)
+    doc = flags_lib.push(get_home(ctx), phase, action)
     if as_json:
         emit_json(doc)
     else:

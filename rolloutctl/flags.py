@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import ledger
 from .errors import ConfigError
-from .files import atomic_write_json, atomic_write_text
+from .files import atomic_write_json, atomic_write_text, governance_lock
 from .phases import check as check_phase
 from .timefmt import iso_z, utc_now
 
@@ -130,7 +130,8 @@ def _markdown(doc: dict) -> str:
 
 
 def write_defaults(home: Path, phase: str, action: str) -> dict:
-    """Write flags/defaults.json and flags/CONFIG_FLAGS.md for `phase` (action: push | rollback)."""
+    """Write flags/defaults.json and flags/CONFIG_FLAGS.md for `phase` (action: push | rollback); the caller holds
+    the governance lock."""
     check_phase(phase)
     spec = phase_defaults()[phase]
     doc = {"phase": phase, "action": action, "written_at": iso_z(utc_now()), "flags": spec["flags"],
@@ -138,6 +139,12 @@ def write_defaults(home: Path, phase: str, action: str) -> dict:
     atomic_write_json(Path(home) / DEFAULTS_RELPATH, doc)
     atomic_write_text(Path(home) / MARKDOWN_RELPATH, _markdown(doc))
     return doc
+
+
+def push(home: Path, phase: str, action: str) -> dict:
+    """`flags push` / `flags rollback`: write_defaults under the governance lock (not while an action runs)."""
+    with governance_lock(home, f"flags {action} --phase {phase}"):
+        return write_defaults(home, phase, action)
 
 
 def verify(home: Path) -> list[str]:
