@@ -11,7 +11,9 @@ process, or this one). A warehouse held by another process is reported as Wareho
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -150,7 +152,9 @@ def run_dbt(
     started = time.perf_counter()
     with _RUN_LOCK, _environment(ROLLOUT_HOME=str(home)):
         try:
-            outcome = dbtRunner(callbacks=[listener]).invoke(command + flags)
+            # dbt prints errors on stdout even when quiet: send them to stderr, so `--json` output stays clean.
+            with contextlib.redirect_stdout(sys.stderr):
+                outcome = dbtRunner(callbacks=[listener]).invoke(command + flags)
         finally:
             _release_duckdb()
     seconds = time.perf_counter() - started
