@@ -9,6 +9,7 @@ from pathlib import Path
 from ingest.warehouse import connect
 
 from . import governance_sync, ledger
+from .charts import render_report_charts
 from .gate import Evaluation, analyzer_output, format_analyzer_output, metrics_relpath, read_evaluation
 from .errors import UsageError
 from .files import atomic_write_text, sha256_file
@@ -61,11 +62,12 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
             return GateRun(ev, current, None, None, None, entered_at)
         doc = analyzer_output(con, ev)
         incidents = recent_incidents(con, ev)
+        charts = render_report_charts(home, ev.day, con=con)
     finally:
         con.close()
     rel = metrics_relpath(ev.day)
     atomic_write_text(home / rel, format_analyzer_output(doc))
-    report = write_report(home, ev, doc, incidents, str(rel))
+    report = write_report(home, ev, doc, incidents, str(rel), charts)
     return GateRun(ev, current, str(rel), sha256_file(home / rel), report, entered_at)
 
 

@@ -14,6 +14,7 @@ import duckdb
 from . import ledger, rca
 from .files import atomic_write_text
 from .gate import DASHBOARD_URL, Evaluation
+from .charts import chart_markdown
 from .templates import render
 from .timefmt import iso_z
 
@@ -84,8 +85,10 @@ def recent_incidents(con: duckdb.DuckDBPyConnection, ev: Evaluation) -> list[dic
     return [{"declared_at": iso_z(t), "phase": p, "severity": s, "incident_id": i} for t, p, s, i in rows]
 
 
-def write_report(home: Path, ev: Evaluation, doc: dict | None, incidents: list[dict], metrics_file: str | None) -> str:
-    """Render the report of the evaluation's day; return its path relative to home."""
+def write_report(home: Path, ev: Evaluation, doc: dict | None, incidents: list[dict], metrics_file: str | None,
+                 charts: dict[str, Path] | None = None) -> str:
+    """Render the report of the evaluation's day; return its path relative to home. `charts`: SVG files to link
+    (rolloutctl.charts.render_report_charts)."""
     home = Path(home)
     day = ev.day
     rel = report_relpath(day)
@@ -118,6 +121,7 @@ def write_report(home: Path, ev: Evaluation, doc: dict | None, incidents: list[d
         rollbacks=rollbacks,
         fmt=fmt,
         status_mark=lambda s: STATUS_MARKS.get(s, ""),
+        charts=chart_markdown(charts, home / rel) if charts else {},
     )
     atomic_write_text(home / rel, text)
     return str(rel)
