@@ -1,8 +1,8 @@
 -- Macro test: samples in eight 15-minute buckets (ties, a zero, an empty bucket, a second phase with one sample)
 -- through windowed_quantile_cont for windows of 1, 3 and 8 buckets, against numpy.percentile(x, 95) of each
 -- window computed beforehand. Run three ways: the adapter's implementation with its default bins, the DuckDB
--- rank search with two coarse x two fine bins (so every level has to search across bins), and the portable
--- definition (default__, quantile_cont over the joined windows). Returns disagreements: a missing or extra
+-- rank search with octave-wide coarse bins split in two fine bins (so every level searches across bins), and
+-- the portable definition (default__, quantile_cont over the joined windows). Returns disagreements: a missing or extra
 -- (phase, T, window), a different sample count, or a value more than 1e-12 relative away.
 {%- set windows = [{'name': '1b', 'buckets': 1}, {'name': '3b', 'buckets': 3}, {'name': '8b', 'buckets': 8}] %}
 
@@ -65,7 +65,7 @@ computed as (
     select 'definition' as implementation, * from {{ default__windowed_quantile_cont('samples', 'targets', 0.95, windows) }}
     {%- if target.type == 'duckdb' %}
     union all
-    select 'two_by_two_bins' as implementation, * from {{ duckdb__windowed_quantile_cont('samples', 'targets', 0.95, windows, coarse_bins=2, fine_bins=2) }}
+    select 'octave_coarse_two_fine_bins' as implementation, * from {{ duckdb__windowed_quantile_cont('samples', 'targets', 0.95, windows, fine_bins=2, coarse_per_octave=1) }}
     {%- endif %}
 
 ),

@@ -42,20 +42,30 @@
 {%- endmacro %}
 
 {#-
-    DuckDB: a two-level rank search, exact, with work proportional to (samples + buckets x bins), not to window sizes.
+    DuckDB: a two-level rank search, exact, with work proportional to samples + buckets x bins, not to the sum of
+    all window sizes, and no sort of all samples.
 
-    1. Rank every sample of a phase by value into coarse_bins x fine_bins equal-count bins (bin order = value order).
-    2. Coarse level: per (bucket, coarse bin) counts on a dense bucket axis; a 2-d prefix sum (over bins within a
-       bucket, then over buckets) makes "samples of window W at T in coarse bins <= c" a difference of two prefixes
-       (lag by W buckets). For each (T, W): n, the ranks k = floor((n - 1) q) and k + 1, the coarse bin holding each
-       and the rank inside it.
-    3. Fine level: only for the coarse bins found, per fine bin the window's count from running counts read at the
-       window's two edges (probe rows), then the fine bin holding each order statistic and the rank inside it.
-    4. The order statistics themselves: the few samples of that fine bin inside the window, sorted.
-    5. quantile_cont_interpolate between them.
+    1. Coarse level: every sample gets a coarse bin from its value alone (1/coarse_per_octave of an octave, on a
+       log scale; any order-preserving map would do), so bin order is value order. Per (bucket, coarse bin)
+       counts on a dense bucket axis and a 2-d prefix sum (over bins within a bucket, then over buckets) make
+       "samples of window W at T at or below coarse bin c" a difference of two prefixes (lag by W buckets).
+       For each (T, W): n, the ranks k = floor((n - 1) q) and k + 1, the coarse bin holding each and the rank
+       inside it.
+    2. Fine level: only the samples of the coarse bins found are ranked (ntile, equal counts) into fine_bins fine
+       bins; per fine bin the window's count comes from running counts read at the window's two edges (probe
+       rows). That gives the fine bin holding each order statistic and the rank inside it.
+    3. The order statistics themselves: the few samples of that fine bin inside the window, sorted.
+    4. quantile_cont_interpolate between them.
 -#}
-{% macro duckdb__windowed_quantile_cont(samples, targets, quantile, windows, coarse_bins=128, fine_bins=64) -%}
+{% macro duckdb__windowed_quantile_cont(samples, targets, quantile, windows, fine_bins=64, coarse_per_octave=16) -%}
 {%- set longest = windows | map(attribute='buckets') | max -%}
+{#- values at or below 2^-30 share the lowest coarse bin, values at or above 2^60 the highest -#}
+{%- set coarse_key -%}
+    case
+        when samples.value <= pow(2, -30) then {{ -30 * coarse_per_octave - 1 }}
+        else cast(floor(log2(least(samples.value, pow(2, 60))) * {{ coarse_per_octave }}) as integer)
+    end
+{%- endset -%}
 (
     with
 
@@ -67,8 +77,7 @@
         ) as window_lengths (window_id, window_name, window_buckets)
     ),
 
-    -- the buckets the targets' windows cover, per phase, as one contiguous range (lag() below counts on it)
-    bucket_ranges as (
+    target_ranges as (
         select
             phase_id,
             min(eval_index) - {{ longest }} as first_bucket,
@@ -77,19 +86,50 @@
         group by phase_id
     ),
 
-    -- materialized: ntile breaks ties arbitrarily, so every step below must see the same assignment
-    binned as materialized (
+    keyed as materialized (
         select
             samples.phase_id,
             samples.bucket_index,
             samples.value,
-            cast(ntile({{ coarse_bins * fine_bins }}) over (
-                partition by samples.phase_id order by samples.value
-            ) - 1 as integer) as bin
+            {{ coarse_key }} as coarse_key
         from {{ samples }} as samples
-        inner join bucket_ranges
-            on samples.phase_id = bucket_ranges.phase_id
-            and samples.bucket_index between bucket_ranges.first_bucket and bucket_ranges.last_bucket
+        inner join target_ranges
+            on samples.phase_id = target_ranges.phase_id
+            and samples.bucket_index between target_ranges.first_bucket and target_ranges.last_bucket
+    ),
+
+    -- the buckets the targets' windows cover, per phase, as one contiguous range (lag() below counts on it);
+    -- it starts at the first bucket holding a sample, since nothing before it counts
+    bucket_ranges as (
+        select
+            target_ranges.phase_id,
+            greatest(target_ranges.first_bucket, min(keyed.bucket_index)) as first_bucket,
+            target_ranges.last_bucket
+        from target_ranges
+        inner join keyed
+            on keyed.phase_id = target_ranges.phase_id
+        group by target_ranges.phase_id, target_ranges.first_bucket, target_ranges.last_bucket
+    ),
+
+    -- the coarse keys present, numbered densely per phase
+    coarse_bins as (
+        select
+            phase_id,
+            coarse_key,
+            cast(dense_rank() over (partition by phase_id order by coarse_key) - 1 as integer) as coarse_bin
+        from (select distinct phase_id, coarse_key from keyed)
+    ),
+
+    binned as materialized (
+        select
+            keyed.phase_id,
+            keyed.bucket_index,
+            keyed.value,
+            coarse_bins.coarse_bin
+        from keyed
+        inner join coarse_bins
+            on coarse_bins.phase_id = keyed.phase_id
+            and coarse_bins.coarse_key = keyed.coarse_key
     ),
 
     dense_buckets as (
@@ -103,10 +143,10 @@
         select
             phase_id,
             bucket_index,
-            bin // {{ fine_bins }} as coarse_bin,
+            coarse_bin,
             count(*) as samples
         from binned
-        group by phase_id, bucket_index, bin // {{ fine_bins }}
+        group by phase_id, bucket_index, coarse_bin
     ),
 
     coarse_dense as (
@@ -116,13 +156,13 @@
             coarse_bins.coarse_bin,
             coalesce(coarse_counts.samples, 0) as samples
         from dense_buckets
-        cross join range({{ coarse_bins }}) as coarse_bins (coarse_bin)
+        inner join coarse_bins
+            on coarse_bins.phase_id = dense_buckets.phase_id
         left join coarse_counts
             on coarse_counts.phase_id = dense_buckets.phase_id
             and coarse_counts.bucket_index = dense_buckets.bucket_index
             and coarse_counts.coarse_bin = coarse_bins.coarse_bin
     ),
-
     -- samples in this bucket at or below this coarse bin
     coarse_in_bucket as (
         select
@@ -231,17 +271,29 @@
         select distinct phase_id, coarse_bin from fine_searches
     ),
 
-    fine_counts as (
+    -- materialized: ntile breaks ties arbitrarily, so every step below must see the same assignment
+    fine_binned as materialized (
         select
             binned.phase_id,
-            binned.bin,
             binned.bucket_index,
-            count(*) as samples
+            binned.value,
+            binned.coarse_bin * {{ fine_bins }} + cast(ntile({{ fine_bins }}) over (
+                partition by binned.phase_id, binned.coarse_bin order by binned.value
+            ) - 1 as integer) as bin
         from binned
         inner join searched_coarse_bins
             on searched_coarse_bins.phase_id = binned.phase_id
-            and searched_coarse_bins.coarse_bin = binned.bin // {{ fine_bins }}
-        group by binned.phase_id, binned.bin, binned.bucket_index
+            and searched_coarse_bins.coarse_bin = binned.coarse_bin
+    ),
+
+    fine_counts as (
+        select
+            phase_id,
+            bin,
+            bucket_index,
+            count(*) as samples
+        from fine_binned
+        group by phase_id, bin, bucket_index
     ),
 
     -- for each search and fine bin: read the bin's running count at the window's last bucket (+)
@@ -332,19 +384,19 @@
             fine_hits.window_id,
             fine_hits.is_upper,
             fine_hits.rank_in_bin,
-            binned.value,
+            fine_binned.value,
             row_number() over (
                 partition by fine_hits.phase_id, fine_hits.eval_index, fine_hits.window_id, fine_hits.is_upper
-                order by binned.value
+                order by fine_binned.value
             ) - 1 as rank_in_window_bin
         from fine_hits
         inner join window_lengths
             on window_lengths.window_id = fine_hits.window_id
-        inner join binned
-            on binned.phase_id = fine_hits.phase_id
-            and binned.bin = fine_hits.bin
-        where binned.bucket_index >= fine_hits.eval_index - window_lengths.window_buckets
-            and binned.bucket_index < fine_hits.eval_index
+        inner join fine_binned
+            on fine_binned.phase_id = fine_hits.phase_id
+            and fine_binned.bin = fine_hits.bin
+        where fine_binned.bucket_index >= fine_hits.eval_index - window_lengths.window_buckets
+            and fine_binned.bucket_index < fine_hits.eval_index
     ),
 
     order_values as (

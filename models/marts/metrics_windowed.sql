@@ -4,8 +4,8 @@
         incremental_strategy='delete+insert',
         unique_key=['phase', 'eval_at'],
         on_schema_change='fail',
-        pre_hook="{{ incremental_watermark_reset(ref('stg_telemetry__events')) }}",
-        post_hook="{{ incremental_watermark_save(ref('stg_telemetry__events')) }}",
+        pre_hook="{{ incremental_watermark_reset(ref('int_telemetry_events_parsed')) }}",
+        post_hook="{{ incremental_watermark_save(ref('int_telemetry_events_parsed')) }}",
     )
 }}
 {#-
@@ -13,7 +13,7 @@
 
     Incremental: a run recomputes only the evaluation points whose windows hold an event loaded since the last
     run, plus the points the grid gained; delete+insert replaces their rows. Everything else is untouched, so a
-    run equals a full rebuild (the property test in tests/unit/test_metrics_incremental.py holds it to that).
+    run equals a full rebuild (tests/unit/test_metrics_incremental.py holds it to that, bit for bit).
 -#}
 {%- set bucket_minutes = 15 -%}
 {%- set windows = metric_windows() -%}
@@ -23,43 +23,19 @@ with
 
 events as (
 
-    select * from {{ ref('stg_telemetry__events') }}
+    select * from {{ ref('int_telemetry_events_parsed') }}
 
 ),
 
-saves as (
+-- the events this run has to account for: all of them on a full build; on an incremental run those loaded since
+-- the last run (all again when the source was rewritten, see incremental_watermark_*). A CTE of its own, so that
+-- the one above is read once, in scoped_events, and never held in full.
+new_events as (
 
-    select * from {{ ref('stg_telemetry__save_completed') }}
-
-),
-
-restores as (
-
-    select * from {{ ref('stg_telemetry__restore_result') }}
-
-),
-
-lock_errors as (
-
-    select * from {{ ref('stg_telemetry__lock_error') }}
-
-),
-
-diff_applies as (
-
-    select * from {{ ref('stg_telemetry__diff_apply') }}
-
-),
-
-sessions as (
-
-    select * from {{ ref('stg_telemetry__session_ended') }}
-
-),
-
-bug_reports as (
-
-    select * from {{ ref('stg_telemetry__bug_reported') }}
+    select phase, event_at from {{ ref('int_telemetry_events_parsed') }}
+    {%- if is_incremental() %}
+    where loaded_at > {{ incremental_watermark_since(ref('int_telemetry_events_parsed')) }}
+    {%- endif %}
 
 ),
 
@@ -85,20 +61,16 @@ metric_windows as (
 
 ),
 
--- the events this run accounts for: all of them on a full build; on an incremental run those loaded since
--- the last run (all again when raw.events was rewritten rather than appended to, see incremental_watermark_*)
 changed_buckets as (
 
-    select
+    select distinct
         phase,
         {{ time_bucket_index('event_at', bucket_minutes) }} as bucket_index
-    from events
-    where {{ incremental_watermark_filter('loaded_at', ref('stg_telemetry__events')) }}
-    group by all
+    from new_events
 
 ),
 
--- each phase's grid as built so far (in bucket numbers of T)
+-- each phase's grid as built so far, in bucket numbers of T
 previous_grids as (
 
     {% if is_incremental() %}
@@ -118,8 +90,8 @@ previous_grids as (
 
 ),
 
--- the grid of P runs from floor15(first event) + 15 min to floor15(last event) + 15 min: raw.events only grows,
--- so the new bounds are those of the previous grid and of the changed events together
+-- P's grid runs from floor15(first event) + 15 min to floor15(last event) + 15 min; events are only ever added,
+-- so the bounds are those of the previous grid and of the changed buckets together
 grids as (
 
     select
@@ -136,7 +108,7 @@ grids as (
 ),
 
 -- the evaluation points to (re)compute: every point the grid gained, and on an incremental run every point whose
--- windows hold a changed event (an event at t is in the windows of T in (t, t + longest window])
+-- windows hold a changed bucket (an event at t is in the windows of T in (t, t + longest window])
 targets as (
 
     select distinct
@@ -185,30 +157,29 @@ scopes as (
 
 ),
 
--- the events in those buckets, per source (joined on the scope, so that only their payloads are parsed)
-{%- for cte, time_column in [
-    ('saves', 'saved_at'), ('restores', 'restored_at'), ('lock_errors', 'errored_at'),
-    ('diff_applies', 'applied_at'), ('sessions', 'ended_at'), ('bug_reports', 'reported_at')] %}
-scoped_{{ cte }} as (
+scoped_events as (
 
-    select {{ cte }}.*
-    from {{ cte }}
+    select
+        events.*,
+        {{ time_bucket_index('events.event_at', bucket_minutes) }} as bucket_index
+    from events
     inner join scopes
-        on scopes.phase = {{ cte }}.phase
-        and {{ cte }}.{{ time_column }} >= scopes.scope_start
-        and {{ cte }}.{{ time_column }} < scopes.scope_end
+        on scopes.phase = events.phase
+        and events.event_at >= scopes.scope_start
+        and events.event_at < scopes.scope_end
 
 ),
-{% endfor %}
+
 save_durations as (
 
     select
         phase_flags.phase_order as phase_id,
-        {{ time_bucket_index('scoped_saves.saved_at', bucket_minutes) }} as bucket_index,
-        scoped_saves.duration_ms as value
-    from scoped_saves
+        scoped_events.bucket_index,
+        scoped_events.duration_ms as value
+    from scoped_events
     inner join phase_flags
-        on phase_flags.phase = scoped_saves.phase
+        on phase_flags.phase = scoped_events.phase
+    where scoped_events.event_name = 'autosave.save.completed'
 
 ),
 
@@ -221,47 +192,46 @@ p95_values as (
 -- rates and counts: one row per sample and (metric, dimension) it counts for; is_hit is the rate's numerator
 rate_samples as (
 
-    select phase, saved_at as sampled_at, 'autosave_retry_rate' as metric, 'all' as dimension, has_retried as is_hit
-    from scoped_saves
+    select phase, bucket_index, 'autosave_retry_rate' as metric, 'all' as dimension, has_retried as is_hit
+    from scoped_events where event_name = 'autosave.save.completed'
     union all
-    select phase, restored_at, 'restore_success_rate', 'overall', is_success
-    from scoped_restores
+    select phase, bucket_index, 'restore_success_rate', 'overall', is_success
+    from scoped_events where event_name = 'autosave.restore.result'
     union all
-    select phase, restored_at, 'restore_success_rate', restore_source, is_success
-    from scoped_restores
+    select phase, bucket_index, 'restore_success_rate', restore_source, is_success
+    from scoped_events where event_name = 'autosave.restore.result'
     union all
-    select phase, errored_at, 'lock_error_count', 'all', true
-    from scoped_lock_errors
+    select phase, bucket_index, 'lock_error_count', 'all', true
+    from scoped_events where event_name = 'autosave.lock.error'
     union all
-    select phase, errored_at, 'lock_error_count', case when is_retryable then 'retryable' else 'non_retryable' end, true
-    from scoped_lock_errors
+    select phase, bucket_index, 'lock_error_count', case when is_retryable then 'retryable' else 'non_retryable' end, true
+    from scoped_events where event_name = 'autosave.lock.error'
     union all
-    select phase, applied_at, 'merge_auto_success_rate', 'overall', is_auto_accepted
-    from scoped_diff_applies
+    select phase, bucket_index, 'merge_auto_success_rate', 'overall', is_auto_accepted
+    from scoped_events where event_name = 'merge.diff.apply'
     union all
-    select phase, applied_at, 'merge_auto_success_rate', merge_precision, is_auto_accepted
-    from scoped_diff_applies
+    select phase, bucket_index, 'merge_auto_success_rate', merge_precision, is_auto_accepted
+    from scoped_events where event_name = 'merge.diff.apply'
     union all
-    select phase, ended_at, 'crash_rate', 'all', is_crashed
-    from scoped_sessions
+    select phase, bucket_index, 'crash_rate', 'all', is_crashed
+    from scoped_events where event_name = 'app.session.ended'
     union all
-    select phase, reported_at, 'critical_bug_count', 'all', true
-    from scoped_bug_reports
-    where is_critical
+    select phase, bucket_index, 'critical_bug_count', 'all', true
+    from scoped_events where event_name = 'bug.reported' and is_critical
 
 ),
 
 rate_bucket_counts as (
 
     select
-        rate_samples.phase,
-        rate_samples.metric,
-        rate_samples.dimension,
-        {{ time_bucket_index('rate_samples.sampled_at', bucket_minutes) }} as bucket_index,
+        phase,
+        metric,
+        dimension,
+        bucket_index,
         count(*) as samples,
-        count(*) filter (where rate_samples.is_hit) as hits
+        count(*) filter (where is_hit) as hits
     from rate_samples
-    group by all
+    group by phase, metric, dimension, bucket_index
 
 ),
 

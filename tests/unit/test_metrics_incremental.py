@@ -19,7 +19,7 @@ from metrics_reference import compare, insert_events, random_events, read_metric
 from rolloutctl.build import run_dbt
 
 FIRST_BUILD = "+metric_status"
-CYCLE = ["metrics_windowed", "metric_status"]
+CYCLE = ["int_telemetry_events_parsed", "metrics_windowed", "metric_status"]
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
