@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import time
 import uuid
@@ -33,6 +34,9 @@ MESSAGE_KEEP = 4000
 # Bytes read and committed at a time (one transaction each); env override for tests that need many commits.
 BLOCK_BYTES = int(os.environ.get("ROLLOUT_INGEST_BLOCK_BYTES", 256 * 1024 * 1024))
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REJECT_SAMPLES = 20  # rejects named (file:line: message) in the result, for the person running ingest
+
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
@@ -47,6 +51,7 @@ class IngestResult:
     seconds: float = 0.0
     load_id: str = ""
     notes: list[str] = field(default_factory=list)  # e.g. a file found truncated and re-read
+    reject_samples: list[dict] = field(default_factory=list)  # the first rejects: {"file", "line", "message"}
 
     def as_json(self) -> dict:
         return {
@@ -165,7 +170,8 @@ def _ingest_file(con, schemas: EventSchemas, path: Path, result: IngestResult, b
             block = split_lines(data)
             if len(block) == 0:
                 if not chunk:  # end of file: an unterminated last line waits for the next run
-                    result.pending_partial += 1
+                    if data.strip(b" \t\r"):
+                        result.pending_partial += 1
                     break
                 carry = data  # a line longer than a block: keep reading
                 continue
@@ -178,6 +184,8 @@ def _ingest_file(con, schemas: EventSchemas, path: Path, result: IngestResult, b
             except BaseException:
                 _rollback(con)
                 raise
+            samples = counts.pop("samples")
+            result.reject_samples += samples[: REJECT_SAMPLES - len(result.reject_samples)]
             for key, value in counts.items():
                 setattr(result, key, getattr(result, key) + value)
             carry = data[block.consumed :]
@@ -327,6 +335,9 @@ def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_
         "loaded": int(inserted),
         "rejected": rejects.num_rows,
         "duplicates": int(n_accepted - inserted),
+        "samples": [{"file": source, "line": n, "message": m} for n, m in
+                    zip(rejects.column("line_no").to_pylist()[:REJECT_SAMPLES],
+                        rejects.column("message").to_pylist()[:REJECT_SAMPLES])],
     }
 
 
@@ -342,12 +353,14 @@ def _judge_slow(schemas: EventSchemas, rows: list[tuple[int, bytes]], source: st
             obj = verdict.obj
             event = obj["event"]
             ok["line_no"].append(line_no)
-            ok["event_id"].append(_storable(obj.get("event_id")))
+            ok["event_id"].append(_storable_id(obj.get("event_id")))
             ok["event"].append(event)
             ok["feature"].append(EVENT_FEATURE[event])
             ok["phase"].append(obj[PHASE_FIELD[event]])
             ok["event_at"].append(event_time_us(obj))
-            ok["payload"].append(_storable(json.dumps(obj, ensure_ascii=False)))
+            # The line as sent, unless a lone surrogate escape (which DuckDB's JSON cannot hold) must be replaced.
+            text = raw.decode("utf-8").strip(" \t\r")
+            ok["payload"].append(_storable(json.dumps(obj, ensure_ascii=False)) if _has_surrogate(obj) else text)
             ok["line_text"].append(raw.decode("utf-8", "surrogatepass").encode("utf-8", "replace").decode("utf-8"))
         else:
             bad["source_file"].append(source)
@@ -379,6 +392,17 @@ def _judge_slow(schemas: EventSchemas, rows: list[tuple[int, bytes]], source: st
         "rejected_at": pa.array(bad["rejected_at"], pa.timestamp("us", tz="UTC")),
     })
     return accepted, rejects
+
+
+def _has_surrogate(obj: dict) -> bool:
+    return any(isinstance(x, str) and _SURROGATE.search(x) for kv in obj.items() for x in kv)
+
+
+def _storable_id(text: str | None) -> str | None:
+    """An event_id keeps each lone surrogate as its `\\uXXXX` escape: distinct ids stay distinct when stored."""
+    if text is None:
+        return None
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _storable(text: str | None) -> str | None:

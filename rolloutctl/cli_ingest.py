@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from ingest.collector import collect as collect_events
 from ingest.loader import ingest as ingest_files
@@ -73,11 +74,13 @@ def ingest(ctx, paths, as_json, strict):
             f"{result.duplicates} duplicates, {result.pending_partial} unterminated last lines waiting "
             f"({result.seconds:.2f} s)"
         )
+        for r in result.reject_samples:
+            err_console.print(f"[red]rejected[/] {escape(r['file'])}:{r['line']}: {escape(r['message'])}")
         if result.rejected:
-            err_console.print(
-                "see why: [bold]select source_file, line_no, message from raw.rejected_events "
-                f"where load_id = '{result.load_id}'[/]"
-            )
+            more = result.rejected - len(result.reject_samples)
+            err_console.print(f"{f'… {more} more; ' if more else ''}every reject with its line: select source_file, "
+                              f"line_no, json_path, message from raw.rejected_events where load_id = "
+                              f"'{result.load_id}'", markup=False)
     if strict and result.rejected:
         sys.exit(EXIT_REJECTED)
 

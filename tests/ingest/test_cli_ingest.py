@@ -43,6 +43,7 @@ def test_human_output_summarises_and_points_at_the_rejects(tmp_path):
     assert proc.returncode == 0
     err = proc.stderr.decode()
     assert "1 loaded" in err and "1 rejected" in err and "raw.rejected_events" in err
+    assert ".jsonl:2: duration_ms: -5 is less than the minimum of 0" in " ".join(err.split())  # file:line: why
     assert proc.stdout == b""  # not a terminal: no progress bar, people-facing text on stderr
     no_traceback(proc)
 
