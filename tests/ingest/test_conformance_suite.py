@@ -315,7 +315,10 @@ def _tmp(tmp_path_factory):
 def test_suite_case_through_fast_path(file, index):
     outcome = evaluate(file, index)
     if outcome.skipped:
-        pytest.skip(outcome.skipped)
+        # Not a skip: evaluate() asserted that `schema lint` refuses every embedding of this case, so such a schema
+        # can never reach the loader; that refusal is this case's result.
+        assert "not translated" in outcome.skipped or "property names" in outcome.skipped
+        return
     assert outcome.checked
     for c in outcome.checked:
         where = f"{c['kind']} {c['desc']}: {c['line'][:300]!r}"
