@@ -316,6 +316,7 @@ def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_
             "select greatest((select max(event_at) from ingest_judged where sure), "
             "(select max(event_at) from slow_ok))"
         ).fetchall()[0][0]
+        _advance_watermarks(con)
     finally:
         _unregister(con, "ingest_batch", "slow_ok")
     if rejects.num_rows:
@@ -339,6 +340,25 @@ def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_
                     zip(rejects.column("line_no").to_pylist()[:REJECT_SAMPLES],
                         rejects.column("message").to_pylist()[:REJECT_SAMPLES])],
     }
+
+
+def _advance_watermarks(con) -> None:
+    """raw.watermarks: per feature, the latest event time of the rows this block inserted (same transaction)."""
+    con.execute(
+        f"""
+        insert into raw.watermarks (feature, max_event_at, updated_at)
+        select feature, max(event_at), $1 from (
+            select {_FEATURE_CASE} as feature, event_at from ingest_judged
+            where sure and line_no not in (select line_no from ingest_dups)
+            union all
+            select feature, event_at from slow_ok where line_no not in (select line_no from ingest_dups)
+        ) group by feature
+        on conflict (feature) do update
+        set updated_at = case when excluded.max_event_at > max_event_at then excluded.updated_at else updated_at end,
+            max_event_at = greatest(max_event_at, excluded.max_event_at)
+        """,
+        [_now()],
+    )
 
 
 def _judge_slow(schemas: EventSchemas, rows: list[tuple[int, bytes]], source: str, load_id: str):

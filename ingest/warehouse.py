@@ -61,6 +61,12 @@ create table if not exists raw.loads (
     pending_partial  bigint,
     max_event_at     timestamptz            -- latest event time this load saw
 );
+
+create table if not exists raw.watermarks (
+    feature       varchar primary key,      -- autosave | merge | rollout | qa | app
+    max_event_at  timestamptz not null,     -- latest event time loaded into raw.events for the feature
+    updated_at    timestamptz not null      -- when an ingest last moved it
+);
 """
 
 
