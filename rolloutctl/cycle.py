@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ingest.warehouse import connect
 
-from . import governance_sync, ledger
+from . import governance_sync, ledger, quality
 from .charts import render_report_charts
 from .gate import Evaluation, analyzer_output, format_analyzer_output, metrics_relpath, read_evaluation
 from .errors import UsageError
@@ -33,14 +33,21 @@ class GateRun:
 
 def build(home: Path, **dbt_options):
     """Mirror the ledger and RCA files into the warehouse, run the dbt build (incremental), and publish the
-    analysts' snapshot of the result. Returns dbt's BuildResult; raises BuildFailed when dbt reports a failure."""
-    from .build import run_dbt  # imported here: the build module pulls in dbt, which `--no-build` never needs
+    analysts' snapshot of the result. Returns dbt's BuildResult; raises BuildFailed when dbt reports a failure
+    (unless check=False).
+
+    Failing data tests are recorded in the warehouse and the models they made dbt skip are built anyway
+    (quality.build), so the marts stay current and the gate holds on `data_quality`."""
+    from .build import BuildFailed  # imported here: the build module pulls in dbt, which `--no-build` never needs
     from .snapshot import publish_snapshot
 
     governance_sync.sync(home)
-    result = run_dbt(home, **dbt_options)
-    if result.success:
+    check = dbt_options.pop("check", True)
+    result = quality.build(home, **dbt_options)
+    if result.success or quality.only_data_tests_failed(result):
         publish_snapshot(home)
+    if check and not result.success:
+        raise BuildFailed(result)
     return result
 
 
@@ -53,7 +60,10 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
     phase = check_phase(phase) if phase else current
     entered = ledger.last_entry_into(entries, phase) if phase == current else None
     if rebuild:
-        build(home)
+        result = build(home, check=False)
+        if not (result.success or quality.only_data_tests_failed(result)):   # failing data tests: hold, below
+            from .build import BuildFailed
+            raise BuildFailed(result)
     con = connect(home, read_only=True)
     try:
         ev = read_evaluation(con, phase, at, not_before=entered.effective_at if entered else None)
