@@ -11,9 +11,9 @@ metrics_windowed as (
 
 ),
 
-saves as (
+events as (
 
-    select * from {{ ref('stg_telemetry__save_completed') }}
+    select * from {{ ref('int_telemetry_events_parsed') }}
 
 ),
 
@@ -42,12 +42,12 @@ save_durations as (
 
     select
         phase_flags.phase_order as phase_id,
-        {{ time_bucket_index('saves.saved_at', 15) }} as bucket_index,
-        saves.duration_ms as value
-    from saves
+        {{ time_bucket_index('events.event_at', 15) }} as bucket_index,
+        events.duration_ms as value
+    from events
     inner join phase_flags
-        on phase_flags.phase = saves.phase
-    where saves.saved_at >= (select {{ time_bucket_start('min(eval_index) - ' ~ (windows | map(attribute='buckets') | max), 15) }} from checked_points)
+        on phase_flags.phase = events.phase
+    where events.event_name = 'autosave.save.completed'
 
 ),
 

@@ -74,80 +74,55 @@ other_events as (
 
 ),
 
+-- one shape for every type: is_hit is what the event's rate counts (a retry, a successful restore, an
+-- auto-accepted diff, a crash), slice is the field its metric is broken down by (restore source, merge precision,
+-- lock error retryability, bug severity)
 unioned as (
 
-    select
-        'autosave.save.completed' as event_name, phase, saved_at as event_at, loaded_at,
-        duration_ms, has_retried,
-        null::boolean as is_success, null::varchar as restore_source, null::boolean as is_retryable,
-        null::varchar as merge_precision, null::boolean as is_auto_accepted, null::boolean as is_crashed,
-        null::boolean as is_critical
+    select 'autosave.save.completed' as event_name, phase, saved_at as event_at, loaded_at,
+        duration_ms, has_retried as is_hit, null::varchar as event_slice
     from saves
     where {{ is_new }}
 
     union all
 
-    select
-        'autosave.restore.result', phase, restored_at, loaded_at,
-        null, null,
-        is_success, restore_source, null,
-        null, null, null,
-        null
+    select 'autosave.restore.result', phase, restored_at, loaded_at,
+        null, is_success, restore_source
     from restores
     where {{ is_new }}
 
     union all
 
-    select
-        'autosave.lock.error', phase, errored_at, loaded_at,
-        null, null,
-        null, null, is_retryable,
-        null, null, null,
-        null
+    select 'autosave.lock.error', phase, errored_at, loaded_at,
+        null, null, case when is_retryable then 'retryable' else 'non_retryable' end
     from lock_errors
     where {{ is_new }}
 
     union all
 
-    select
-        'merge.diff.apply', phase, applied_at, loaded_at,
-        null, null,
-        null, null, null,
-        merge_precision, is_auto_accepted, null,
-        null
+    select 'merge.diff.apply', phase, applied_at, loaded_at,
+        null, is_auto_accepted, merge_precision
     from diff_applies
     where {{ is_new }}
 
     union all
 
-    select
-        'app.session.ended', phase, ended_at, loaded_at,
-        null, null,
-        null, null, null,
-        null, null, is_crashed,
-        null
+    select 'app.session.ended', phase, ended_at, loaded_at,
+        null, is_crashed, null
     from sessions
     where {{ is_new }}
 
     union all
 
-    select
-        'bug.reported', phase, reported_at, loaded_at,
-        null, null,
-        null, null, null,
-        null, null, null,
-        is_critical
+    select 'bug.reported', phase, reported_at, loaded_at,
+        null, null, severity
     from bug_reports
     where {{ is_new }}
 
     union all
 
-    select
-        event_name, phase, event_at, loaded_at,
-        null, null,
-        null, null, null,
-        null, null, null,
-        null
+    select event_name, phase, event_at, loaded_at,
+        null, null, null
     from other_events
     where {{ is_new }}
 
@@ -160,14 +135,8 @@ final as (
         phase,
         event_at,
         cast(duration_ms as double) as duration_ms,
-        cast(has_retried as boolean) as has_retried,
-        cast(is_success as boolean) as is_success,
-        cast(restore_source as varchar) as restore_source,
-        cast(is_retryable as boolean) as is_retryable,
-        cast(merge_precision as varchar) as merge_precision,
-        cast(is_auto_accepted as boolean) as is_auto_accepted,
-        cast(is_crashed as boolean) as is_crashed,
-        cast(is_critical as boolean) as is_critical,
+        cast(is_hit as boolean) as is_hit,
+        cast(event_slice as varchar) as event_slice,
         loaded_at
     from unioned
 

@@ -189,49 +189,52 @@ p95_values as (
 
 ),
 
--- rates and counts: one row per sample and (metric, dimension) it counts for; is_hit is the rate's numerator
-rate_samples as (
-
-    select phase, bucket_index, 'autosave_retry_rate' as metric, 'all' as dimension, has_retried as is_hit
-    from scoped_events where event_name = 'autosave.save.completed'
-    union all
-    select phase, bucket_index, 'restore_success_rate', 'overall', is_success
-    from scoped_events where event_name = 'autosave.restore.result'
-    union all
-    select phase, bucket_index, 'restore_success_rate', restore_source, is_success
-    from scoped_events where event_name = 'autosave.restore.result'
-    union all
-    select phase, bucket_index, 'lock_error_count', 'all', true
-    from scoped_events where event_name = 'autosave.lock.error'
-    union all
-    select phase, bucket_index, 'lock_error_count', case when is_retryable then 'retryable' else 'non_retryable' end, true
-    from scoped_events where event_name = 'autosave.lock.error'
-    union all
-    select phase, bucket_index, 'merge_auto_success_rate', 'overall', is_auto_accepted
-    from scoped_events where event_name = 'merge.diff.apply'
-    union all
-    select phase, bucket_index, 'merge_auto_success_rate', merge_precision, is_auto_accepted
-    from scoped_events where event_name = 'merge.diff.apply'
-    union all
-    select phase, bucket_index, 'crash_rate', 'all', is_crashed
-    from scoped_events where event_name = 'app.session.ended'
-    union all
-    select phase, bucket_index, 'critical_bug_count', 'all', true
-    from scoped_events where event_name = 'bug.reported' and is_critical
-
-),
-
-rate_bucket_counts as (
+-- rates and counts, step 1: per bucket, the events of each type and slice, and how many of them hit
+-- (one pass over the events; the rows below are few)
+event_bucket_counts as (
 
     select
         phase,
-        metric,
-        dimension,
         bucket_index,
-        count(*) as samples,
+        event_name,
+        event_slice,
+        count(*) as events,
         count(*) filter (where is_hit) as hits
-    from rate_samples
-    group by phase, metric, dimension, bucket_index
+    from scoped_events
+    where event_name in (
+        'autosave.save.completed', 'autosave.restore.result', 'autosave.lock.error',
+        'merge.diff.apply', 'app.session.ended', 'bug.reported'
+    )
+    group by phase, bucket_index, event_name, event_slice
+
+),
+
+-- step 2: samples and hits per (metric, dimension) and bucket (a count's value is its samples)
+rate_bucket_counts as (
+
+    select
+        event_bucket_counts.phase,
+        metric_events.metric,
+        case when metric_events.by_slice then event_bucket_counts.event_slice else metric_events.dimension end as dimension,
+        event_bucket_counts.bucket_index,
+        sum(event_bucket_counts.events) as samples,
+        sum(event_bucket_counts.hits) as hits
+    from event_bucket_counts
+    inner join (
+        values
+            ('autosave.save.completed', 'autosave_retry_rate', 'all', false, null),
+            ('autosave.restore.result', 'restore_success_rate', 'overall', false, null),
+            ('autosave.restore.result', 'restore_success_rate', null, true, null),
+            ('autosave.lock.error', 'lock_error_count', 'all', false, null),
+            ('autosave.lock.error', 'lock_error_count', null, true, null),
+            ('merge.diff.apply', 'merge_auto_success_rate', 'overall', false, null),
+            ('merge.diff.apply', 'merge_auto_success_rate', null, true, null),
+            ('app.session.ended', 'crash_rate', 'all', false, null),
+            ('bug.reported', 'critical_bug_count', 'all', false, 'critical')
+    ) as metric_events (event_name, metric, dimension, by_slice, only_slice)
+        on metric_events.event_name = event_bucket_counts.event_name
+        and (metric_events.only_slice is null or metric_events.only_slice = event_bucket_counts.event_slice)
+    group by 1, 2, 3, 4
 
 ),
 
