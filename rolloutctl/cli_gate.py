@@ -11,7 +11,7 @@ from .errors import UsageError
 from .options import get_home, json_option
 from .output import emit_json, err_console
 from .phases import PHASES
-from .report import fmt
+from .report import fmt, present_verdict
 from .timefmt import iso_z, parse_utc, utc_now
 
 MARKS = {"passed": "✓", "clear": "✓", "fired": "✗", "not_met": "·", "insufficient_data": "?"}
@@ -39,6 +39,8 @@ def _print_run(run) -> None:
         return
     target = f" → {ev.next_phase}" if ev.next_phase else f" → {ev.rollback_to}" if ev.rollback_to else ""
     click.echo(f"{ev.phase} at {iso_z(ev.eval_at)}: {ev.decision.upper()}{target} ({ev.reason.replace('_', ' ')})")
+    for line in present_verdict(ev):
+        click.echo(f"  {line}")
     for r in ev.rules:
         mark = MARKS.get(r.status, " ")
         click.echo(f"  {mark} {r.rule_id:<32} {r.kind:<8} {fmt(r.value):>10} {r.comparator:>2} "
@@ -81,9 +83,11 @@ def _print_outcome(outcome) -> None:
 def gate(ctx, at, phase, as_json, apply, executor, rollback_to, no_build):
     """Decide for the current phase: promote, hold, review or roll back.
 
-    Brings the models up to date (unless --no-build), reads marts.gate_decisions for the ledger's phase at its
+    Brings the models up to date (unless --no-build), reads marts.gate_verdicts for the ledger's phase at its
     latest evaluation (or --at), writes metrics/autosave_merge/<date>.json and reports/rollout/<date>.md, and
-    prints the decision with its reasons. Exit status: 0 promote or hold, 3 rollback, 4 review.
+    prints the decision with its reasons. The rules' decision (marts.gate_decisions) promotes only on a final grid
+    time and clean data (else hold: not_final, data_quality); rollback and review act at once. Exit status: 0
+    promote or hold, 3 rollback, 4 review.
 
     \b
     Example:

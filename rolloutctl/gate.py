@@ -1,8 +1,10 @@
-"""The gate's answer for one phase at one evaluation time, read from marts.gate_decisions and gate_rule_results,
+"""The gate's answer for one phase at one evaluation time, read from marts.gate_verdicts and gate_rule_results,
 and the analyzer output `metrics/autosave_merge/<date>.json` it is recorded with.
 
 The decision itself is computed by the dbt models; this module only chooses which row to read (the current phase's
 latest evaluation, or `at`), shapes it (SPEC §8's `--json`), and writes the analyzer output for that day.
+gate_verdicts holds the rules' decision of marts.gate_decisions beside the one the gate acts on: promotion waits for
+a final grid time and clean data, rollback does not.
 """
 from __future__ import annotations
 
@@ -64,6 +66,15 @@ class Evaluation:
     phase_started_at: datetime | None = None
     phase_start_source: str | None = None   # ledger | first_event
     rules: list[RuleResult] = field(default_factory=list)
+    rules_decision: str | None = None       # marts.gate_decisions at eval_at (SPEC §7)
+    rules_reason: str | None = None
+    differs_because: list[str] = field(default_factory=list)   # data_quality, not_final
+    is_final: bool | None = None
+    watermark_at: datetime | None = None    # the lowest watermark among the phase's finality streams
+    final_until: datetime | None = None     # the latest final grid time of the phase
+    latest_eval_at: datetime | None = None  # the phase's latest grid time (later than eval_at when not final)
+    watermarks: list[dict] = field(default_factory=list)       # marts.ingest_watermarks
+    data_quality: dict | None = None        # marts.data_quality
 
     @property
     def day(self) -> str | None:
@@ -90,7 +101,22 @@ class Evaluation:
             "blocking_rollback_ids": self.blocking_rollback_ids,
             "phase_started_at": iso_z(self.phase_started_at) if self.phase_started_at else None,
             "rules": [r.as_json() for r in self.rules],
+            "rules_decision": self.rules_decision,
+            "rules_reason": self.rules_reason,
+            "differs_because": self.differs_because,
+            "finality": {
+                "is_final": self.is_final,
+                "latest_eval_at": _iso(self.latest_eval_at),
+                "watermark_at": _iso(self.watermark_at),
+                "final_until": _iso(self.final_until),
+            },
+            "watermarks": self.watermarks,
+            "data_quality": self.data_quality,
         }
+
+
+def _iso(t: datetime | None) -> str | None:
+    return iso_z(t) if t else None
 
 
 def no_evaluation(phase: str, reason: str) -> Evaluation:
@@ -101,6 +127,10 @@ def read_evaluation(con: duckdb.DuckDBPyConnection, phase: str, at: datetime | N
                     not_before: datetime | None = None) -> Evaluation:
     """The decision for `phase` at its latest evaluation time (or the latest one at or before `at`).
 
+    The gate acts on the latest grid time when the rules there roll back or call a review (these may act on a
+    grid time that is not final yet), or when it is final; otherwise on the latest final grid time before it, the
+    latest whose data is complete (with none yet, the latest grid time: hold, not_final).
+
     `not_before`: when the phase was entered (the ledger). An evaluation older than that belongs to an earlier stay
     in the phase, so the answer is hold (`awaiting_data`) until the phase has an evaluation of its own.
     """
@@ -109,15 +139,21 @@ def read_evaluation(con: duckdb.DuckDBPyConnection, phase: str, at: datetime | N
     if at is not None:
         where += " and eval_at <= ?"
         params.append(at)
-    row = _query(con, f"""
-        select eval_at, decision, reason, next_phase, rollback_to, deciding_rule_ids, insufficient_rule_ids,
-               blocking_rollback_ids, phase_started_at, phase_start_source
-        from marts.gate_decisions where {where} order by eval_at desc limit 1""", params).fetchone()
+    columns = """eval_at, decision, reason, next_phase, rollback_to, deciding_rule_ids, insufficient_rule_ids,
+               blocking_rollback_ids, phase_started_at, phase_start_source, rules_decision, rules_reason,
+               differs_because, is_final, watermark_at, final_until"""
+    row = _query(con, f"select {columns} from marts.gate_verdicts where {where} order by eval_at desc limit 1",
+                 params).fetchone()
     if row is None:
-        if at is not None and _query(con, "select 1 from marts.gate_decisions where phase = ? limit 1",
+        if at is not None and _query(con, "select 1 from marts.gate_verdicts where phase = ? limit 1",
                                      [phase]).fetchone():
             raise UsageError(f"no evaluation of {phase} at or before {iso_z(at)}: its evaluations start later")
         return no_evaluation(phase, "no_data")
+    latest_at = row[0]
+    if not row[13] and row[10] not in ("rollback", "review"):
+        final = _query(con, f"select {columns} from marts.gate_verdicts where {where} and is_final "
+                            f"order by eval_at desc limit 1", params).fetchone()
+        row = final or row
     eval_at = row[0]
     if not_before is not None and at is None and eval_at < not_before:
         return no_evaluation(phase, "awaiting_data")
@@ -128,7 +164,31 @@ def read_evaluation(con: duckdb.DuckDBPyConnection, phase: str, at: datetime | N
         order by case kind when 'rollback' then 1 when 'review' then 2 else 3 end, rule_id""",
                                                  [phase, eval_at]).fetchall()]
     return Evaluation(phase, eval_at, row[1], row[2], row[3], row[4], list(row[5]), list(row[6]), list(row[7]),
-                      row[8], row[9], rules)
+                      row[8], row[9], rules, rules_decision=row[10], rules_reason=row[11],
+                      differs_because=list(row[12]), is_final=row[13], watermark_at=row[14], final_until=row[15],
+                      latest_eval_at=latest_at, watermarks=read_watermarks(con),
+                      data_quality=read_data_quality(con))
+
+
+def read_watermarks(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """marts.ingest_watermarks as this build saw them, one dict per feature."""
+    rows = _query(con, """select feature, watermark_at, allowed_lateness_minutes, is_finality_stream, final_until
+                          from marts.ingest_watermarks order by feature""", []).fetchall()
+    return [{"feature": f, "watermark_at": _iso(w), "allowed_lateness_minutes": m, "is_finality_stream": s,
+             "final_until": _iso(u)} for f, w, m, s, u in rows]
+
+
+def read_data_quality(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """marts.data_quality: the reject share of the 24 h up to the latest ingest and the build's failing tests."""
+    row = _query(con, """select is_ok, reject_share, max_reject_share, rejected_lines, ingested_lines,
+                                checked_from, checked_through, failing_tests
+                         from marts.data_quality""", []).fetchone()
+    if row is None:
+        return None
+    ok, share, max_share, rejected, lines, since, through, failing = row
+    return {"ok": ok, "reject_share": share, "max_reject_share": max_share, "rejected_lines": rejected,
+            "ingested_lines": lines, "checked_from": _iso(since), "checked_through": _iso(through),
+            "failing_tests": list(failing)}
 
 
 def _query(con, sql: str, params: list):

@@ -54,10 +54,47 @@ def reasons(ev: Evaluation) -> list[str]:
     if ev.decision == "promote":
         target = f"promote to {ev.next_phase}" if ev.next_phase else "GA confirmed (B-1 is the last phase)"
         return [f"Every promote rule of {ev.phase} passed: {target}."]
+    if ev.reason == "data_quality":
+        return [f"Hold: the rules say {(ev.rules_decision or '').lower()}, but the data cannot be trusted to promote "
+                f"on (data_quality):"] + data_quality_notes(ev)
+    if ev.reason == "not_final":
+        return [f"Hold: the rules say promote, but {iso_z(ev.eval_at)} is not final yet (not_final): events of its "
+                f"windows may still arrive within the allowed lateness."]
     if ev.reason == "rca_missing":
         return [f"Every promote rule passed, but promotion waits for the RCA of "
                 f"{', '.join(ev.blocking_rollback_ids)} (rca_missing)."]
     return ["Hold: not every promote rule passed yet:"] + [said(i) for i in ev.deciding_rule_ids]
+
+
+def present_verdict(ev: Evaluation) -> list[str]:
+    """Where the gate's decision departs from the rules', and why: finality and data quality, in words."""
+    lines = []
+    if ev.differs_because:
+        lines.append(f"the rules say {(ev.rules_decision or '').upper()} ({(ev.rules_reason or '').replace('_', ' ')}); "
+                     f"the gate holds: {', '.join(ev.differs_because)}")
+    return lines + finality_notes(ev) + data_quality_notes(ev)
+
+
+def finality_notes(ev: Evaluation) -> list[str]:
+    if ev.latest_eval_at and ev.eval_at and ev.latest_eval_at != ev.eval_at:
+        return [f"{iso_z(ev.latest_eval_at)} is not final yet: acting on {iso_z(ev.eval_at)}, the latest final "
+                f"grid time"]
+    if ev.is_final is False:
+        until = f" (final until {iso_z(ev.final_until)})" if ev.final_until else ""
+        return [f"{iso_z(ev.eval_at)} is not final yet{until}"]
+    return []
+
+
+def data_quality_notes(ev: Evaluation) -> list[str]:
+    dq, lines = ev.data_quality, []
+    if dq and not dq["ok"]:
+        if dq["failing_tests"]:
+            lines.append(f"data tests failing: {', '.join(dq['failing_tests'])}")
+        share = dq["reject_share"]
+        if share is not None and share > dq["max_reject_share"]:
+            lines.append(f"reject share {share:.2%} ({dq['rejected_lines']} of {dq['ingested_lines']} lines in the "
+                         f"24 h to {dq['checked_through']}) is above {dq['max_reject_share']:.2%}")
+    return lines
 
 
 def trends(doc: dict) -> list[dict]:
@@ -118,6 +155,8 @@ def write_report(home: Path, ev: Evaluation, doc: dict | None, incidents: list[d
         trends=trends(doc) if doc else [],
         qa=[r for r in ev.rules if r.measure.startswith("qa_")],
         incidents=incidents,
+        finality_notes=finality_notes(ev),
+        iso=lambda t: iso_z(t) if t else "—",
         rollbacks=rollbacks,
         fmt=fmt,
         status_mark=lambda s: STATUS_MARKS.get(s, ""),

@@ -1,6 +1,7 @@
 -- Per phase and T: whether T is final. T is final once the watermark of every finality stream (seeds/
--- watermark_lateness) that has events in the phase is at least T + its allowed lateness: no event of the windows
--- ending at T can still arrive on time. A phase with events of no finality stream has every T final.
+-- watermark_lateness) that the phase's rules read, and that has events in the phase, is at least T + its allowed
+-- lateness: no event of the windows ending at T can still arrive on time. A phase with no such stream has every T
+-- final.
 with
 
 eval_times as (
@@ -21,12 +22,61 @@ watermarks as (
 
 ),
 
+gate_rules as (
+
+    select * from {{ ref('gate_rules') }}
+
+),
+
+metric_catalog as (
+
+    select * from {{ ref('metric_catalog') }}
+
+),
+
+metric_thresholds as (
+
+    select * from {{ ref('metric_thresholds') }}
+
+),
+
+-- the features each phase's rules read: a metric's feature; every thresholded metric's feature for the rules over
+-- metric_status rows; QA results and incidents (SPEC §3: features qa and app) for the rules over those events
+rule_features as (
+
+    select distinct
+        gate_rules.phase,
+        metric_catalog.feature
+    from gate_rules
+    inner join metric_catalog
+        on metric_catalog.metric = gate_rules.metric
+    union
+    select distinct
+        gate_rules.phase,
+        metric_catalog.feature
+    from gate_rules
+    cross join metric_thresholds
+    inner join metric_catalog
+        on metric_catalog.metric = metric_thresholds.metric
+    where gate_rules.measure in ('critical_since_phase_start', 'clean_days', 'sustained_critical')
+    union
+    select distinct
+        phase,
+        case when measure like 'qa_%' then 'qa' else 'app' end as feature
+    from gate_rules
+    where measure like 'qa_%' or measure = 'incident_count'
+
+),
+
 phase_features as (
 
     select distinct
-        phase,
-        feature
+        events.phase,
+        events.feature
     from events
+    inner join rule_features
+        on rule_features.phase = events.phase
+        and rule_features.feature = events.feature
 
 ),
 

@@ -1,5 +1,6 @@
-"""A grid time T is final once the watermark of every finality stream with events in the phase is at least
-T + its allowed lateness (seeds/watermark_lateness: 5 minutes; QA results and rollbacks never hold T back)."""
+"""A grid time T is final once the watermark of every finality stream that the phase's rules read, and that has
+events in the phase, is at least T + its allowed lateness (seeds/watermark_lateness: 5 minutes; QA results and
+rollbacks never hold T back)."""
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ def iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def saves(start: str, end: str, phase: str = "A-1") -> list[dict]:
+def saves(start: str, end: str, phase: str = "A-2") -> list[dict]:
     t, out = at(start), []
     while t <= at(end):
         out.append({"event": "autosave.save.completed", "ts": iso(t), "phase": phase, "feature": "autosave",
@@ -36,7 +37,7 @@ def saves(start: str, end: str, phase: str = "A-1") -> list[dict]:
     return out
 
 
-def sessions(start: str, end: str, phase: str = "A-1") -> list[dict]:
+def sessions(start: str, end: str, phase: str = "A-2") -> list[dict]:
     t, out = at(start), []
     while t <= at(end):
         out.append({"event": "app.session.ended", "ts": iso(t), "phase": phase, "crashed": False})
@@ -71,16 +72,22 @@ def home(tmp_path_factory) -> Path:
     h = tmp_path_factory.mktemp("finality")
     load(h, "autosave.jsonl", saves("10:00", "12:00"))
     load(h, "app.jsonl", sessions("10:00", "11:00"))
-    load(h, "qa.jsonl", [qa("10:05", "A-1"), qa("10:05", "A-0")])    # sporadic: must not hold anything back
+    load(h, "qa.jsonl", [qa("10:05", "A-2"), qa("10:05", "A-0")])    # sporadic: must not hold anything back
+    # A-1's rules read autosave only: its sessions, an hour behind, hold nothing back
+    load(h, "a1.jsonl", saves("10:00", "12:00", "A-1") + sessions("10:00", "11:00", "A-1"))
     return h
 
 
 def test_the_slowest_finality_stream_of_the_phase_decides(home, dbt_target):
     final = finality(home, dbt_target)
-    # autosave is at 12:00, app at 11:00: T is final while 11:00 >= T + 5 min
-    assert final[("A-1", "10:45")] is True
-    assert final[("A-1", "11:00")] is False
-    assert final[("A-1", "12:15")] is False
+    # A-2's rules read autosave and app (its crash-rate rule): app at 11:00 decides, T is final while
+    # 11:00 >= T + 5 min
+    assert final[("A-2", "10:45")] is True
+    assert final[("A-2", "11:00")] is False
+    assert final[("A-2", "12:15")] is False
+    # A-1's rules read only autosave (12:00)
+    assert final[("A-1", "11:45")] is True
+    assert final[("A-1", "12:00")] is False
     # A-0 has only QA results (no finality stream): every T is final
     assert final[("A-0", "10:15")] is True
 
@@ -88,8 +95,8 @@ def test_the_slowest_finality_stream_of_the_phase_decides(home, dbt_target):
 def test_finality_follows_the_watermark_as_data_arrives(home, dbt_target):
     load(home, "app-2.jsonl", sessions("11:05", "12:10"))             # app reaches 12:10, autosave stays 12:00
     final = finality(home, dbt_target)
-    assert final[("A-1", "11:45")] is True                            # 12:00 >= 11:45 + 5 min
-    assert final[("A-1", "12:00")] is False                           # 12:00 <  12:00 + 5 min
+    assert final[("A-2", "11:45")] is True                            # 12:00 >= 11:45 + 5 min
+    assert final[("A-2", "12:00")] is False                           # 12:00 <  12:00 + 5 min
     con = duckdb.connect(str(warehouse_path(home)), read_only=True)
     try:
         marks = {f: (w, fu) for f, w, fu in con.execute(
