@@ -46,6 +46,7 @@ class RuleResult:
     status: str
     detail: str | None
     description: str
+    bound: str = "value"        # value, or lower_bound / upper_bound of the 95% interval (gate_rules.bound)
 
     def as_json(self) -> dict:
         return {"rule_id": self.rule_id, "kind": self.kind, "value": self.value, "threshold": self.threshold,
@@ -159,7 +160,7 @@ def read_evaluation(con: duckdb.DuckDBPyConnection, phase: str, at: datetime | N
         return no_evaluation(phase, "awaiting_data")
     rules = [RuleResult(*r) for r in _query(con, """
         select rule_id, kind, measure, metric, dimension, "window", value, comparator, threshold, min_samples,
-               sample_count, is_fired, status, detail, description
+               sample_count, is_fired, status, detail, description, bound
         from marts.gate_rule_results where phase = ? and eval_at = ?
         order by case kind when 'rollback' then 1 when 'review' then 2 else 3 end, rule_id""",
                                                  [phase, eval_at]).fetchall()]
@@ -209,19 +210,23 @@ def analyzer_output(con: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> d
     rows = _query(con, """
         select m.eval_at, m.feature, m.metric, m.dimension, m."window", m.value, m.sample_count,
                s.status, cast(s.warn_level as double), cast(s.critical_level as double),
-               cast(s.min_samples as bigint)
+               cast(s.min_samples as bigint), c.lower_bound, c.upper_bound
         from marts.metrics_windowed as m
         left join marts.metric_status as s
             on s.phase = m.phase and s.eval_at = m.eval_at and s.metric = m.metric
             and s.dimension = m.dimension and s."window" = m."window"
+        left join marts.metric_confidence as c
+            on c.phase = m.phase and c.eval_at = m.eval_at and c.metric = m.metric
+            and c.dimension = m.dimension and c."window" = m."window"
         where m.phase = ? and m.eval_at > ? and m.eval_at <= ? and m.eval_at <= ?
         order by m.eval_at, m.feature, m.metric, m.dimension, m."window"
         """, [evaluation.phase, day_start, day_start + timedelta(days=1), evaluation.eval_at]).fetchall()
     evaluations: dict[str, list[dict]] = {}
-    for t, feature, metric, dimension, window, value, n, status, warn, crit, min_n in rows:
+    for t, feature, metric, dimension, window, value, n, status, warn, crit, min_n, lower, upper in rows:
         evaluations.setdefault(iso_z(t), []).append({
             "feature": feature, "metric": metric, "dimension": dimension, "window": window, "value": value,
             "sample_count": n, "status": status, "warn_level": warn, "critical_level": crit, "min_samples": min_n,
+            "lower_bound": lower, "upper_bound": upper,     # 95% Wilson interval of a rate (marts.metric_confidence)
         })
     return {
         "phase": evaluation.phase,

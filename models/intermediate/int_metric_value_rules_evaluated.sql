@@ -13,6 +13,12 @@ metrics_windowed as (
 
 ),
 
+metric_confidence as (
+
+    select * from {{ ref('metric_confidence') }}
+
+),
+
 rules as (
 
     select * from gate_rules
@@ -20,28 +26,52 @@ rules as (
 
 ),
 
-final as (
+-- the point value, or a bound of its 95% interval when the rule names one (gate_rules.bound)
+measured as (
 
     select
-        rules.rule_id,
-        metrics_windowed.phase,
+        rules.*,
+        metrics_windowed.phase as metric_phase,
         metrics_windowed.eval_at,
-        metrics_windowed.value,
-        rules.threshold,
         metrics_windowed.sample_count,
-        -- a quantile or rate with no sample is NULL; below min_samples it is not trusted either
-        metrics_windowed.value is null
-        or metrics_windowed.sample_count < rules.min_samples as has_insufficient_data,
-        coalesce({{ gate_compare('metrics_windowed.value', 'rules.comparator', 'rules.threshold') }}, false)
-            as is_condition_met,
-        rules.metric || ' ' || rules.dimension || ' ' || rules."window"
-        || ' over ' || metrics_windowed.sample_count || ' samples' as detail
+        case coalesce(rules.bound, 'value')
+            when 'lower_bound' then metric_confidence.lower_bound
+            when 'upper_bound' then metric_confidence.upper_bound
+            else metrics_windowed.value
+        end as measured_value
     from rules
     inner join metrics_windowed
         on metrics_windowed.phase = rules.phase
         and metrics_windowed.metric = rules.metric
         and metrics_windowed.dimension = rules.dimension
         and metrics_windowed."window" = rules."window"
+    left join metric_confidence
+        on metric_confidence.phase = metrics_windowed.phase
+        and metric_confidence.eval_at = metrics_windowed.eval_at
+        and metric_confidence.metric = metrics_windowed.metric
+        and metric_confidence.dimension = metrics_windowed.dimension
+        and metric_confidence."window" = metrics_windowed."window"
+
+),
+
+final as (
+
+    select
+        rule_id,
+        metric_phase as phase,
+        eval_at,
+        measured_value as value,
+        threshold,
+        sample_count,
+        -- a quantile or rate with no sample is NULL; below min_samples it is not trusted either
+        measured_value is null
+        or sample_count < min_samples as has_insufficient_data,
+        coalesce({{ gate_compare('measured_value', 'comparator', 'threshold') }}, false)
+            as is_condition_met,
+        metric || ' ' || dimension || ' ' || "window"
+        || case coalesce(bound, 'value') when 'value' then '' else ' ' || replace(bound, '_', ' ') || ' (95%)' end
+        || ' over ' || sample_count || ' samples' as detail
+    from measured
 
 )
 

@@ -112,7 +112,8 @@ final as (
             else 'clear'
         end as status,
         all_rules.detail,
-        gate_rules.description
+        gate_rules.description,
+        coalesce(gate_rules.bound, 'value') as bound
     from all_rules
     inner join gate_rules
         on gate_rules.rule_id = all_rules.rule_id
