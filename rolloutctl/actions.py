@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest.collector import collect
 
-from . import audit, flags, ledger, notify, rca
+from . import audit, flags, ledger, notify, rca, replay
 from .cycle import GateRun, evaluate
 from .errors import ActionRefused, ConfigError, RcaMissing, UsageError
 from .files import atomic_write_json, governance_lock, sha256_file
@@ -172,6 +172,7 @@ def record_transition(home: Path, run: GateRun, action: str, to: str, executor: 
         "reason": reason, "forced": forced, "ledger_entry": entry.id, "effective_at": entry.timestamp,
         "trigger_rules": entry.trigger_rules, "metrics_file": entry.metrics_file,
         "metrics_snapshot": entry.metrics_sha256,
+        **replay.audit_fields(home, run, len(entries)),     # seeds, version, raw counts, verdict: for audit replay
     })
     entry.audit_seq, entry.audit_hash = line.seq, line.record["hash"]
     ledger.append(home, entry)

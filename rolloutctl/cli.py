@@ -86,3 +86,4 @@ from . import cli_ingest  # noqa: E402,F401
 from . import cli_build  # noqa: E402,F401
 from . import cli_gate  # noqa: E402,F401
 from . import cli_dashboard  # noqa: E402,F401
+from . import cli_quality  # noqa: E402,F401

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ingest.warehouse import connect
 
-from . import governance_sync, ledger, quality
+from . import governance_sync, ledger, quality, replay
 from .charts import render_report_charts
 from .gate import Evaluation, analyzer_output, format_analyzer_output, metrics_relpath, read_evaluation
 from .errors import UsageError
@@ -25,6 +25,7 @@ class GateRun:
     metrics_sha256: str | None
     report: str | None
     entered_at: datetime | None = None   # when the ledger last entered the evaluated phase (current phase only)
+    provenance: dict | None = None       # what the decision was made from (replay.provenance), for the audit
 
     def as_json(self) -> dict:
         return {**self.evaluation.as_json(), "metrics_file": self.metrics_file,
@@ -71,6 +72,8 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
         if not (write and ev.eval_at):
             return GateRun(ev, current, None, None, None, entered_at)
         doc = analyzer_output(con, ev)
+        prov = replay.provenance(con, ev)
+        doc.update(prov or {})
         incidents = recent_incidents(con, ev)
         charts = render_report_charts(home, ev.day, con=con)
     finally:
@@ -78,7 +81,7 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
     rel = metrics_relpath(ev.day)
     atomic_write_text(home / rel, format_analyzer_output(doc))
     report = write_report(home, ev, doc, incidents, str(rel), charts)
-    return GateRun(ev, current, str(rel), sha256_file(home / rel), report, entered_at)
+    return GateRun(ev, current, str(rel), sha256_file(home / rel), report, entered_at, prov)
 
 
 def phase_on(entries: list[ledger.LedgerEntry], when: datetime) -> str:

@@ -125,12 +125,14 @@ def no_evaluation(phase: str, reason: str) -> Evaluation:
 
 
 def read_evaluation(con: duckdb.DuckDBPyConnection, phase: str, at: datetime | None = None,
-                    not_before: datetime | None = None) -> Evaluation:
+                    not_before: datetime | None = None, latest_final: bool = True) -> Evaluation:
     """The decision for `phase` at its latest evaluation time (or the latest one at or before `at`).
 
     The gate acts on the latest grid time when the rules there roll back or call a review (these may act on a
     grid time that is not final yet), or when it is final; otherwise on the latest final grid time before it, the
     latest whose data is complete (with none yet, the latest grid time: hold, not_final).
+
+    `latest_final=False` reads the latest grid time as it is (audit replay compares that very row).
 
     `not_before`: when the phase was entered (the ledger). An evaluation older than that belongs to an earlier stay
     in the phase, so the answer is hold (`awaiting_data`) until the phase has an evaluation of its own.
@@ -151,7 +153,7 @@ def read_evaluation(con: duckdb.DuckDBPyConnection, phase: str, at: datetime | N
             raise UsageError(f"no evaluation of {phase} at or before {iso_z(at)}: its evaluations start later")
         return no_evaluation(phase, "no_data")
     latest_at = row[0]
-    if not row[13] and row[10] not in ("rollback", "review"):
+    if latest_final and not row[13] and row[10] not in ("rollback", "review"):
         final = _query(con, f"select {columns} from marts.gate_verdicts where {where} and is_final "
                             f"order by eval_at desc limit 1", params).fetchone()
         row = final or row

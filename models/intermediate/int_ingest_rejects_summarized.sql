@@ -9,6 +9,12 @@ loads as (
 
 ),
 
+events as (
+
+    select * from {{ ref('stg_telemetry__events') }}
+
+),
+
 finished as (
 
     select * from loads
@@ -23,14 +29,26 @@ latest as (
 
 ),
 
+-- the last moment the raw tables this build read were written: a replay copies the rows up to it
+loaded as (
+
+    select greatest(
+        (select max(coalesce(finished_at, started_at)) from loads),
+        (select max(loaded_at) from events)
+    ) as loaded_through
+
+),
+
 final as (
 
     select
         latest.checked_through,
         latest.checked_through - interval 24 hour as checked_from,
         coalesce(sum(finished.lines), 0) as ingested_lines,
-        coalesce(sum(finished.rejected), 0) as rejected_lines
+        coalesce(sum(finished.rejected), 0) as rejected_lines,
+        any_value(loaded.loaded_through) as loaded_through
     from latest
+    cross join loaded
     left join finished
         on finished.finished_at > latest.checked_through - interval 24 hour
     group by latest.checked_through

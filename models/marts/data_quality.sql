@@ -43,6 +43,7 @@ measured as (
     select
         rejects.checked_from,
         rejects.checked_through,
+        rejects.loaded_through,
         coalesce(rejects.ingested_lines, 0) as ingested_lines,
         coalesce(rejects.rejected_lines, 0) as rejected_lines,
         -- no line ingested: nothing was rejected either

@@ -1,0 +1,188 @@
+"""Scratch warehouses: the gate recomputed from a home's raw events, with other seeds, never touching its marts.
+
+A scratch is a folder under `<home>/warehouse/scratch/` holding its own ROLLOUT_HOME (`home/`), a copy of the dbt
+project whose seeds may be replaced (`project/`), and dbt's target folder. `audit replay` and `backtest` fill it
+with the raw rows of the home's warehouse (copied through DuckDB's ATTACH, read-only), the governance state they
+need, and run dbt on it with run_dbt. The home's own warehouse is only ever read.
+
+    with Scratch.create(home, "replay", seeds={"gate_rules": path}) as s:
+        s.copy_raw(home, loaded_through=t)
+        s.write_governance(entries, complete_rcas=["L0001"])
+        s.build(["build", "--exclude-resource-type", "unit_test"])
+        con = s.connect()
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from ingest.errors import WarehouseBusy, WarehouseError
+from ingest.warehouse import connect, warehouse_path
+
+from . import governance_sync, ledger
+from .errors import ConfigError
+from .rca import RCA_RELDIR
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data-tests")
+# The seeds a gate decision depends on (their sha256 is recorded with every action; see replay.py).
+DECISION_SEEDS = ("gate_rules", "metric_thresholds", "phase_flags", "gate_parameters", "watermark_lateness",
+                  "metric_catalog")
+SCRATCH_RELDIR = Path("warehouse") / "scratch"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def seed_path(name: str, project_dir: Path = PROJECT_DIR) -> Path:
+    return Path(project_dir) / "seeds" / f"{name}.csv"
+
+
+def seed_hashes(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """sha256 of each decision seed file of the project."""
+    return {name: sha256_bytes(seed_path(name, project_dir).read_bytes()) for name in DECISION_SEEDS}
+
+
+def models_hash(project_dir: Path = PROJECT_DIR) -> str:
+    """One sha256 over every file of models/, macros/ and dbt_project.yml: changes when the SQL does."""
+    digest = hashlib.sha256()
+    root = Path(project_dir)
+    files = [root / "dbt_project.yml"] + sorted(p for d in ("models", "macros") for p in (root / d).rglob("*")
+                                                if p.is_file())
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass
+class Scratch:
+    root: Path          # <home>/warehouse/scratch/<kind>-…
+    home: Path          # the scratch's ROLLOUT_HOME
+    project: Path       # the dbt project copy
+    target: Path        # dbt's target folder
+    keep: bool = False
+
+    @classmethod
+    def create(cls, home: Path, kind: str, seeds: dict[str, Path] | None = None, keep: bool = False) -> "Scratch":
+        """A fresh scratch under `home`, with the project's seeds replaced by `seeds` (name → CSV file)."""
+        parent = Path(home) / SCRATCH_RELDIR
+        parent.mkdir(parents=True, exist_ok=True)
+        root = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=parent))
+        scratch = cls(root, root / "home", root / "project", root / "target", keep)
+        scratch.home.mkdir()
+        scratch.project.mkdir()
+        for name in PROJECT_FILES:
+            src = PROJECT_DIR / name
+            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, scratch.project / name)
+        for name, path in (seeds or {}).items():
+            shutil.copyfile(path, seed_path(name, scratch.project))
+        return scratch
+
+    def __enter__(self) -> "Scratch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def warehouse(self) -> Path:
+        return warehouse_path(self.home)
+
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        return connect(self.home, read_only=read_only)
+
+    def copy_raw(self, source_home: Path, loaded_through: datetime | None = None) -> dict[str, int]:
+        """Copy the raw rows of `source_home`'s warehouse written up to `loaded_through` (all when None); the
+        watermarks are recomputed from the events copied (they equal what the loader kept then). Returns the
+        row counts copied per table."""
+        source = warehouse_path(source_home)
+        if not source.exists():
+            raise WarehouseError(f"no warehouse at {source}: run `rolloutctl ingest` first")
+        con = connect(self.home)
+        try:
+            try:
+                con.execute(f"attach '{_sql_text(str(source))}' as src (read_only)")
+            except duckdb.Error as exc:
+                if "lock" in str(exc).lower():
+                    raise WarehouseBusy(source, str(exc)) from None
+                raise WarehouseError(f"cannot read {source}: {exc}") from None
+            cut = "" if loaded_through is None else " where {col} <= $1"
+            params = [] if loaded_through is None else [loaded_through]
+            copied = {}
+            con.execute("begin transaction")
+            for table, col in (("events", "loaded_at"), ("rejected_events", "rejected_at"),
+                               ("loads", "coalesce(finished_at, started_at)")):
+                n = con.execute(f"insert into raw.{table} select * from src.raw.{table}" + cut.format(col=col),
+                                params).fetchone()[0]
+                copied[table] = n
+            con.execute("""insert into raw.watermarks
+                           select feature, max(event_at), max(loaded_at) from raw.events group by feature""")
+            con.execute("commit")
+            con.execute("detach src")
+        finally:
+            con.close()
+        return copied
+
+    def write_governance(self, entries: list[ledger.LedgerEntry], complete_rcas: list[str] = ()) -> None:
+        """The ledger `entries` and a complete RCA for each id of `complete_rcas`, mirrored into the scratch
+        warehouse the way a build mirrors the home's."""
+        if entries:
+            ledger.write(self.home, entries)
+        folder = self.home / RCA_RELDIR
+        for rollback_id in complete_rcas:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{rollback_id}.md").write_text(f"---\nrollback_id: {rollback_id}\nstatus: complete\n---\n")
+        governance_sync.sync(self.home)
+
+    def copy_governance(self, source_home: Path) -> None:
+        """The source home's ledger and RCA state as they are now."""
+        from . import rca
+
+        complete = [f.rollback_id for f in rca.scan(source_home) if f.is_complete]
+        self.write_governance(ledger.read(source_home), complete)
+
+    def build(self, args=("build", "--exclude-resource-type", "unit_test"), *, data_quality: bool = False):
+        """Run dbt on the scratch (its project, its target folder). With data_quality, as the gate's build does:
+        failing data tests are recorded and the models they skipped built anyway (quality.build)."""
+        from .build import BuildFailed, run_dbt
+        from . import quality
+
+        options = {"args": list(args), "project_dir": self.project, "target_path": self.target}
+        if data_quality:
+            result = quality.build(self.home, **options)
+            if not (result.success or quality.only_data_tests_failed(result)):
+                raise BuildFailed(result)
+            return result
+        return run_dbt(self.home, **options)
+
+
+def check_seed_file(name: str, path: Path) -> Path:
+    """A seed file given on the command line: it must exist and have the header of the project's seed."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file (the {name} seed to use)")
+    expected = seed_path(name).read_text(encoding="utf-8").splitlines()[0].split(",")
+    got = path.read_text(encoding="utf-8").splitlines()[:1]
+    header = got[0].split(",") if got else []
+    missing = [c for c in expected if c not in header and c != "bound"]
+    if missing:
+        raise ConfigError(f"{path}: not a {name} seed: missing column(s) {', '.join(missing)} "
+                          f"(expected {','.join(expected)})")
+    return path
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def scratch_dirs(home: Path) -> list[Path]:
+    parent = Path(home) / SCRATCH_RELDIR
+    return sorted(p for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
