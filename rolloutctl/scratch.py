@@ -149,6 +149,22 @@ class Scratch:
         complete = [f.rollback_id for f in rca.scan(source_home) if f.is_complete]
         self.write_governance(ledger.read(source_home), complete)
 
+    def copy_governance_tables(self, source_home: Path) -> None:
+        """The governance state the source's marts were built with (its governance.* tables as last mirrored),
+        rather than the files now: an action recorded after that build is not part of it."""
+        con = connect(self.home)
+        try:
+            con.execute(governance_sync.GOVERNANCE_DDL)
+            con.execute(f"attach '{_sql_text(str(warehouse_path(source_home)))}' as src (read_only)")
+            for table in ("phase_ledger", "rca_files"):
+                found = con.execute("select count(*) from duckdb_tables() where database_name = 'src' and "
+                                    "schema_name = 'governance' and table_name = ?", [table]).fetchone()[0]
+                if found:
+                    con.execute(f"insert into governance.{table} select * from src.governance.{table}")
+            con.execute("detach src")
+        finally:
+            con.close()
+
     def build(self, args=("build", "--exclude-resource-type", "unit_test"), *, data_quality: bool = False):
         """Run dbt on the scratch (its project, its target folder). With data_quality, as the gate's build does:
         failing data tests are recorded and the models they skipped built anyway (quality.build)."""
