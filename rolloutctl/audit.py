@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ledger
-from .files import append_line, sha256_file
+from .errors import ConfigError
+from .files import atomic_write_bytes, sha256_file
 from .timefmt import iso_z, utc_now
 
 AUDIT_RELDIR = Path("governance") / "audit" / "phase_rollout"
@@ -84,8 +85,8 @@ def read_lines(home: Path) -> tuple[list[AuditLine], list[Problem]]:
     return lines, problems
 
 
-def append(home: Path, fields: dict) -> AuditLine:
-    """Append one action (call under files.governance_lock): chain it to the last line and write it whole."""
+def prepare(home: Path, fields: dict) -> dict:
+    """The next audit line for `fields` (call under files.governance_lock): chained to the last line, hashed."""
     lines, _ = read_lines(home)
     last = lines[-1].record if lines else None
     record = dict(fields)
@@ -93,10 +94,33 @@ def append(home: Path, fields: dict) -> AuditLine:
     record["prev_hash"] = last.get("hash", GENESIS) if last else GENESIS
     record.setdefault("timestamp", iso_z(utc_now()))
     record["hash"] = line_hash(record)
+    return record
+
+
+def write(home: Path, record: dict) -> AuditLine:
+    """Add a prepared line (call under files.governance_lock), once: a line with its hash already there is returned
+    as it is. The day's file is rewritten whole (temp file, fsync, rename), so no crash can leave half a line."""
+    lines, _ = read_lines(home)
+    for line in lines:
+        if line.record.get("hash") == record["hash"]:
+            return line
+    last_hash = lines[-1].record.get("hash", GENESIS) if lines else GENESIS
+    if record["prev_hash"] != last_hash:
+        raise ConfigError(f"{AUDIT_RELDIR}: the line for {record.get('ledger_entry')} chains to "
+                          f"{record['prev_hash'][:12]}…, but the log now ends with {last_hash[:12]}… (written by "
+                          f"another process meanwhile?); nothing was added")
     path = audit_dir(home) / f"{record['timestamp'][:10]}.jsonl"
-    append_line(path, canonical(record))
+    old = path.read_bytes() if path.exists() else b""
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    atomic_write_bytes(path, old + canonical(record).encode("utf-8") + b"\n")
     n = sum(1 for raw in path.read_text(encoding="utf-8").split("\n") if raw.strip())
     return AuditLine(str(path.relative_to(home)), n, record)
+
+
+def append(home: Path, fields: dict) -> AuditLine:
+    """Append one action (call under files.governance_lock): chain it to the last line and write it whole."""
+    return write(home, prepare(home, fields))
 
 
 def verify(home: Path) -> list[Problem]:

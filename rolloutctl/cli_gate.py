@@ -54,8 +54,12 @@ def _print_outcome(outcome) -> None:
     _print_run(outcome.run)
     for d in outcome.outbox:
         err_console.print(f"outbox: {d.id} {d.status} ({d.detail})")
+    done = outcome.completed
+    if done and done is not outcome.applied:
+        err_console.print(f"completed first: the interrupted {done.action} {done.entry.phase_from} → "
+                          f"{done.entry.phase_to} ({done.entry.id})")
     if outcome.note:
-        err_console.print(f"not applied: {outcome.note}")
+        err_console.print(f"{'' if outcome.applied else 'not applied: '}{outcome.note}")
     a = outcome.applied
     if a:
         e = a.entry

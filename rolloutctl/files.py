@@ -5,6 +5,9 @@
 - `append_line`: one whole line with O_APPEND under flock, then fsync.
 - `governance_lock`: one exclusive, non-blocking fcntl lock per home for everything that changes governance state
   (ledger, audit, flag defaults, incident queue); a second operator gets ActionInProgress naming the holder.
+
+Files are created readable by all but writable by their owner only (0644 at most, narrowed further by the umask),
+and folders 0755 at most, whatever the umask: nobody else may edit or replace the ledger, audit log or flags.
 """
 from __future__ import annotations
 
@@ -24,14 +27,33 @@ from .errors import ActionInProgress
 LOCK_RELPATH = Path("governance") / ".lock"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+FILE_MODE = 0o644 & ~_UMASK         # owner writes; a umask of 0 or 002 must not make governance files writable by others
+DIR_MODE = 0o755 & ~_UMASK
+
+
+def make_dirs(path: Path) -> None:
+    """mkdir -p whose new folders are writable by their owner only (DIR_MODE), whatever the umask."""
+    path = Path(path)
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(folder, DIR_MODE)      # mkdir's mode is masked by the umask only, which may be 0
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)          # mkstemp makes 0600; these files are for every reader
+        os.fchmod(fd, FILE_MODE)                # mkstemp makes 0600; these files are for every reader
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -62,8 +84,8 @@ def append_line(path: Path, line: str) -> None:
     """Append one whole line (no newline inside) and fsync it."""
     assert "\n" not in line
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    make_dirs(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         data = (line + "\n").encode("utf-8")
@@ -79,8 +101,8 @@ def append_line(path: Path, line: str) -> None:
 def governance_lock(home: Path, purpose: str):
     """Hold the home's governance lock for `purpose`; raise ActionInProgress at once when another process has it."""
     path = Path(home) / LOCK_RELPATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    make_dirs(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
