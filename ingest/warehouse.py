@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
 from pathlib import Path
 
 import duckdb
 
-from .errors import WarehouseBusy, WarehouseError
+from .errors import LOCK_WAIT_ENV, ConfigError, WarehouseBusy, WarehouseError, filesystem_advice
 
 WAREHOUSE_RELPATH = Path("warehouse") / "rollout.duckdb"
+ANALYTICS_NAME = "analytics.duckdb"   # the analysts' copy (rolloutctl.snapshot)
+DEFAULT_LOCK_WAIT = 30.0
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -74,29 +78,76 @@ def warehouse_path(home: Path) -> Path:
     return Path(home) / WAREHOUSE_RELPATH
 
 
-def connect(home: Path, *, read_only: bool = False, create: bool = True) -> duckdb.DuckDBPyConnection:
+def lock_wait_seconds() -> float:
+    """How long to wait for a warehouse another process holds: env ROLLOUT_LOCK_WAIT (seconds), default 30."""
+    raw = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LOCK_WAIT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ConfigError(f"{LOCK_WAIT_ENV}={raw!r}: expected a number of seconds (0 or more)")
+    return seconds
+
+
+def _is_lock_conflict(message: str) -> bool:
+    return "Could not set lock" in message or "Conflicting lock" in message
+
+
+def connect(home: Path, *, read_only: bool = False, create: bool = True,
+            wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse of `home`, creating the file and the raw tables when asked.
 
-    A lock held by another process becomes WarehouseBusy with the holder named, never a raw traceback.
+    DuckDB lets one process write a file or many read it. When another process holds it, wait for it with backoff
+    for up to `wait` seconds (default: lock_wait_seconds(), env ROLLOUT_LOCK_WAIT), saying once on stderr who holds
+    it; then raise WarehouseBusy naming that process, never a raw lock traceback. A damaged file, a read-only or
+    full disk become WarehouseError with what to do.
     """
     path = warehouse_path(home)
     if not path.exists():
         if read_only or not create:
             raise WarehouseError(f"no warehouse at {path}: run `rolloutctl ingest` first")
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        msg = str(exc)
-        if "lock" in msg.lower():
-            raise WarehouseBusy(path, msg) from None
-        raise WarehouseError(f"cannot open warehouse {path}: {msg}") from None
-    except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open warehouse {path}: {exc}") from None
+    budget = lock_wait_seconds() if wait is None else max(0.0, wait)
+    started = time.monotonic()
+    pause, announced = 0.05, False
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.Error as exc:
+            msg = str(exc)
+            if not _is_lock_conflict(msg):
+                raise _open_error(path, exc) from None
+            waited = time.monotonic() - started
+            if waited >= budget:
+                raise WarehouseBusy(path, msg, waited=budget) from None
+            if not announced:
+                busy = WarehouseBusy(path, msg)
+                holder = f"process {busy.holder_pid}" if busy.holder_pid else "another process"
+                sys.stderr.write(f"rolloutctl: the warehouse {path} is in use by {holder}; waiting up to "
+                                 f"{budget:g} s for it ({LOCK_WAIT_ENV})\n")
+                sys.stderr.flush()
+                announced = True
+            time.sleep(min(pause, budget - waited))
+            pause = min(pause * 2, 1.0)
     con.execute("set TimeZone = 'UTC'")
     if not read_only:
         con.execute(RAW_DDL)
     return con
+
+
+def _open_error(path: Path, exc: Exception) -> WarehouseError:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "not a valid DuckDB database file" in msg or "Corrupt database file" in msg or "checksum" in msg:
+        return WarehouseError(
+            f"the warehouse {path} is damaged ({msg}); move it aside, then put the last published copy "
+            f"(warehouse/{ANALYTICS_NAME}) in its place or rebuild it from the logs with `rolloutctl ingest`")
+    advice = filesystem_advice(msg)
+    return WarehouseError(f"cannot open the warehouse {path}: {advice} ({msg})" if advice
+                          else f"cannot open the warehouse {path}: {msg}")
 
 
 def fsync_dir(path: Path) -> None:

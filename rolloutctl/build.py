@@ -7,7 +7,8 @@
 The dbt project is this repository (its dbt_project.yml and profiles.yml); ROLLOUT_HOME points the profile at
 `<home>/warehouse/rollout.duckdb`. dbt-duckdb keeps its DuckDB database open in a process-wide environment after
 a programmatic run; run_dbt closes it before returning, so the file is free for the next writer (another
-process, or this one). A warehouse held by another process is reported as WarehouseBusy, naming the process.
+process, or this one). A warehouse held by another process is waited for (ROLLOUT_LOCK_WAIT seconds, default 30),
+then reported as WarehouseBusy, naming the process.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.errors import RolloutError, WarehouseBusy
-from ingest.warehouse import connect, warehouse_path
+from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -126,13 +127,12 @@ def run_dbt(
     target folder (off by default: writing the manifest costs a 15-minute cycle about 0.4 s; the result returned
     here carries the failures and timings, and partial parsing works either way).
 
-    Raises WarehouseBusy when another process holds the warehouse file.
+    Waits up to ROLLOUT_LOCK_WAIT seconds (default 30) while another process holds the warehouse file, then raises
+    WarehouseBusy naming it.
     """
     from dbt.cli.main import dbtRunner  # heavy import: only when a build runs
 
     home = Path(home).expanduser().resolve()
-    # Creates the file and the raw tables on a fresh home, and turns a lock held elsewhere into WarehouseBusy.
-    connect(home).close()
 
     command = list(args)
     if select:
@@ -154,21 +154,29 @@ def run_dbt(
     if not write_artifacts and command and command[0] in ("build", "run", "test", "seed", "snapshot"):
         flags.append("--no-write-json")
 
-    listener = _ProgressListener(progress)
     started = time.perf_counter()
-    with _RUN_LOCK, _environment(ROLLOUT_HOME=str(home)):
-        try:
-            # dbt prints errors on stdout even when quiet: send them to stderr, so `--json` output stays clean.
-            with contextlib.redirect_stdout(sys.stderr):
-                outcome = dbtRunner(callbacks=[listener]).invoke(command + flags)
-        finally:
-            _release_duckdb()
-    seconds = time.perf_counter() - started
-
-    result = _result(command, seconds, outcome, listener)
-    busy = _lock_holder(result, home)
-    if busy is not None:
-        raise busy
+    deadline = time.monotonic() + lock_wait_seconds()
+    while True:
+        # Creates the file and the raw tables on a fresh home; waits (up to ROLLOUT_LOCK_WAIT) while another
+        # process holds the file, then raises WarehouseBusy naming it.
+        connect(home, wait=deadline - time.monotonic()).close()
+        listener = _ProgressListener(progress)
+        with _RUN_LOCK, _environment(ROLLOUT_HOME=str(home)):
+            try:
+                # dbt prints errors on stdout even when quiet: send them to stderr, so `--json` output stays clean.
+                with contextlib.redirect_stdout(sys.stderr):
+                    outcome = dbtRunner(callbacks=[listener]).invoke(command + flags)
+            finally:
+                _release_duckdb()
+        result = _result(command, time.perf_counter() - started, outcome, listener)
+        # Another process took the file between our check and dbt's own connect: dbt could not open it, so no
+        # node ran; wait for it like connect does, then run again.
+        busy = _lock_holder(result, home)
+        if busy is None:
+            break
+        if time.monotonic() >= deadline:
+            raise busy
+        time.sleep(0.2)
     if check and not result.success:
         raise BuildFailed(result)
     return result

@@ -129,7 +129,7 @@ def open_warehouse(home: Path) -> tuple[duckdb.DuckDBPyConnection, str]:
     """
     home = Path(home)
     try:
-        return connect(home, read_only=True), "warehouse/rollout.duckdb"
+        return connect(home, read_only=True, wait=0), "warehouse/rollout.duckdb"   # busy: the snapshot, at once
     except WarehouseBusy:
         snapshot = home / SNAPSHOT_RELPATH
         if not snapshot.exists():

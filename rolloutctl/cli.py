@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import click
+import duckdb
 
-from ingest.errors import RolloutError
+from ingest.errors import RolloutError, from_duckdb_error, from_os_error
 
 from . import __version__
 
@@ -38,6 +39,10 @@ class RolloutGroup(click.Group):
             return super().invoke(ctx)
         except RolloutError as exc:
             raise UserFacingError(exc) from None
+        except OSError as exc:          # the machine, not the data: full disk, read-only home, unreadable file
+            raise UserFacingError(from_os_error(exc)) from None
+        except duckdb.Error as exc:     # e.g. the disk filled up under DuckDB
+            raise UserFacingError(from_duckdb_error(exc)) from None
 
 
 @click.group(cls=RolloutGroup, context_settings=CONTEXT_SETTINGS)

@@ -58,7 +58,8 @@ def test_the_file_is_free_after_the_run(home, dbt_target):
     assert probe.returncode == 0, probe.stderr
 
 
-def test_a_file_held_by_another_process_is_reported(home, dbt_target):
+def test_a_file_held_by_another_process_is_reported(home, dbt_target, monkeypatch):
+    monkeypatch.setenv("ROLLOUT_LOCK_WAIT", "0")    # report at once (waiting: tests/reliability/test_lock_wait.py)
     path = warehouse_path(home)
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
