@@ -136,7 +136,8 @@ def _ingest_file(con, schemas: EventSchemas, path: Path, result: IngestResult, b
     try:
         fh = open(path, "rb")
     except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+        raise DataError(f"{path}: cannot read it ({exc.strerror}): fix its permissions or run as a user who may "
+                        f"read it, then ingest again (what was loaded so far stays; the rest loads then)") from None
     with fh:
         size = os.fstat(fh.fileno()).st_size
         rows = con.execute(

@@ -18,6 +18,8 @@ from .timefmt import parse_utc
 
 LEDGER_RELPATH = Path("governance") / "phase-ledger.yaml"
 ACTIONS = ("promote", "rollback")
+REPAIR = ("it is written only by rolloutctl: restore its last good copy (each entry is also in the audit log; "
+          "`rolloutctl audit verify` shows what disagrees)")
 HEADER = (
     "# Phase ledger: every promotion and rollback, oldest first. Written by rolloutctl (promote, rollback,\n"
     "# gate --apply) under a lock; do not edit by hand: `rolloutctl audit verify` checks it against the audit log.\n"
@@ -61,7 +63,10 @@ def read(home: Path) -> list[LedgerEntry]:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise ConfigError(f"{path}: not valid YAML{where} ({problem}); {REPAIR}") from None
     if doc is None:
         return []
     if not isinstance(doc, list):
@@ -78,9 +83,11 @@ def read(home: Path) -> list[LedgerEntry]:
             entry = LedgerEntry(**item)
             entry.effective_at
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{path}: entry {i} is incomplete or malformed: {exc}") from None
-        if entry.action not in ACTIONS or entry.phase_from not in PHASES or entry.phase_to not in PHASES:
-            raise ConfigError(f"{path}: entry {i} ({entry.id}) has an unknown action or phase")
+            raise ConfigError(f"{path}: entry {i} is incomplete or malformed ({exc}); {REPAIR}") from None
+        for key, allowed in (("action", ACTIONS), ("phase_from", PHASES), ("phase_to", PHASES)):
+            if getattr(entry, key) not in allowed:
+                raise ConfigError(f"{path}: entry {i} ({entry.id}) has {key} {getattr(entry, key)!r}, not one of "
+                                  f"{', '.join(allowed)}; {REPAIR}")
         entries.append(entry)
     return entries
 

@@ -29,3 +29,20 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
     errors = [line for line in lines if line.startswith("Error: ")]
     assert len(errors) == 1, proc.stderr
     return errors[0]
+
+
+EVENTS_SQL = """select event_id, event, feature, phase, event_at, payload::varchar, line_key, source_file, line_no
+                from raw.events order by source_file, line_no"""
+REJECTS_SQL = """select source_file, line_no, raw_line, line_bytes, json_path, message
+                 from raw.rejected_events order by source_file, line_no"""
+
+
+def warehouse_tables(home: Path) -> tuple[list, list]:
+    """raw.events and raw.rejected_events, in a stable order (opened read-only)."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse" / "rollout.duckdb"), read_only=True)
+    try:
+        return con.execute(EVENTS_SQL).fetchall(), con.execute(REJECTS_SQL).fetchall()
+    finally:
+        con.close()
