@@ -66,12 +66,20 @@ class IngestResult:
 
 
 def find_files(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, folders as every *.jsonl below them (sorted); a path that does not exist is a usage error."""
+    """Files as given, folders as every *.jsonl below them (sorted); a path that does not exist is a usage error.
+
+    A file found in a folder must lie in it: a link leading out of the folder (logs/x.jsonl → /etc/shadow, planted
+    by whoever may write the logs) is refused, never read into raw.rejected_events."""
     found: list[Path] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            found.extend(sorted(x for x in p.rglob("*.jsonl") if x.is_file()))
+            inside = p.resolve()
+            for x in sorted(x for x in p.rglob("*.jsonl") if x.is_file()):
+                if inside not in x.resolve().parents:
+                    raise UsageError(f"{x} leads to {x.resolve()}, outside {p}: refused (a folder's files must lie "
+                                     f"in it; name that file on its own if it is meant to be loaded)")
+                found.append(x)
         elif p.is_file():
             found.append(p)
         elif p.exists():

@@ -162,7 +162,7 @@ def _normalised(name: str, path: Path) -> str:
 
 def _compare(con: duckdb.DuckDBPyConnection, home: Path, result: BacktestResult) -> None:
     """Write the backtest.* tables into the scratch warehouse and fill `result` from them."""
-    con.execute(f"attach '{_sql_text(str(warehouse_path(home)))}' as production (read_only)")
+    con.execute("attach ? as production (read_only)", [str(warehouse_path(home))])
     con.execute("create schema backtest")
     window = "where coalesce(eval_at >= $1, true) and coalesce(eval_at <= $2, true)"
     params = [result.since, result.until]
@@ -257,7 +257,7 @@ def _publish(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
-    con.execute(f"attach '{_sql_text(str(tmp))}' as published")
+    con.execute("attach ? as published", [str(tmp)])
     try:
         con.execute("create schema published.backtest")
         for (table,) in con.execute("select table_name from duckdb_tables() where database_name = current_database() "
@@ -267,8 +267,3 @@ def _publish(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         con.execute("detach published")
     tmp.replace(path)
     fsync_dir(path.parent)
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
-

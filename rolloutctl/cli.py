@@ -5,6 +5,7 @@ mapped to exit codes here, in one place.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,15 +15,13 @@ import duckdb
 from ingest.errors import RolloutError, from_duckdb_error, from_os_error
 
 from . import __version__
+from .options import own_folder
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _validate_home(ctx, param, value):
-    path = Path(value).expanduser()
-    if path.exists() and not path.is_dir():
-        raise click.BadParameter(f"{value} is not a folder")
-    return path.resolve()
+    return own_folder(value, "'--home' / ROLLOUT_HOME")
 
 
 class UserFacingError(click.ClickException):
@@ -67,6 +66,9 @@ def cli(ctx: click.Context, home: Path) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
+    # Whatever the umask, nothing rolloutctl creates (warehouse, logs, governance files, reports) is writable by
+    # other users: a umask of 0 or 002 must not let them edit the ledger or the telemetry the gate decides on.
+    os.umask(os.umask(0) | 0o022)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from ingest.loader import ingest as ingest_files
 from ingest.schema_lint import lint
 
 from .cli import cli
-from .options import get_home, json_option
+from .options import get_home, json_option, own_folder
 from .output import byte_progress, emit_json, err_console
 
 EXIT_REJECTED = 3
@@ -88,6 +88,7 @@ def ingest(ctx, paths, as_json, strict):
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
+              callback=lambda ctx, param, value: value and own_folder(value, "'--log-dir'"),
               help="Where to append (default: <home>/logs).")
 @json_option
 @click.option("--strict", is_flag=True, help="Exit with status 3 when any line was rejected.")

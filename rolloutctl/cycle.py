@@ -2,6 +2,7 @@
 write the analyzer output and the daily report for it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -99,6 +100,8 @@ def report_for_day(home: Path, day: str, phase: str | None = None) -> GateRun:
     The phase defaults to the ledger's phase at the end of that day; the evaluation is the day's last one.
     """
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):     # the date names files: nothing else gets through
+            raise ValueError(day)
         end = datetime.fromisoformat(f"{day}T00:00:00+00:00") + timedelta(days=1)
     except ValueError:
         raise UsageError(f"--date must be YYYY-MM-DD, not {day!r}") from None

@@ -109,7 +109,7 @@ class Scratch:
         con = connect(self.home)
         try:
             try:
-                con.execute(f"attach '{_sql_text(str(source))}' as src (read_only)")
+                con.execute("attach ? as src (read_only)", [str(source)])
             except duckdb.Error as exc:
                 if "lock" in str(exc).lower():
                     raise WarehouseBusy(source, str(exc)) from None
@@ -155,7 +155,7 @@ class Scratch:
         con = connect(self.home)
         try:
             con.execute(governance_sync.GOVERNANCE_DDL)
-            con.execute(f"attach '{_sql_text(str(warehouse_path(source_home)))}' as src (read_only)")
+            con.execute("attach ? as src (read_only)", [str(warehouse_path(source_home))])
             for table in ("phase_ledger", "rca_files"):
                 found = con.execute("select count(*) from duckdb_tables() where database_name = 'src' and "
                                     "schema_name = 'governance' and table_name = ?", [table]).fetchone()[0]
@@ -193,10 +193,6 @@ def check_seed_file(name: str, path: Path) -> Path:
         raise ConfigError(f"{path}: not a {name} seed: missing column(s) {', '.join(missing)} "
                           f"(expected {','.join(expected)})")
     return path
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def scratch_dirs(home: Path) -> list[Path]:

@@ -150,10 +150,10 @@ def _prepare(work: Path, events: int, days: float, seed: int, cycles: int, targe
 
     con = duckdb.connect(str(pristine / "warehouse" / "rollout.duckdb"), read_only=True)
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"""copy (
+    con.execute("""copy (
         select phase, timezone('UTC', saved_at) as ts, duration_ms
         from staging.stg_telemetry__save_completed order by phase, ts
-    ) to '{work / "saves.parquet"}' (format parquet)""")
+    ) to ? (format parquet)""", [str(work / "saves.parquet")])
     con.close()
     setup = {
         "generate_seconds": round(generated, 1),
