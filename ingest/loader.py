@@ -92,32 +92,78 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
     return list(unique.values())
 
 
+class DuckDBSink:
+    """Where accepted lines and rejects land by default: raw.events and raw.rejected_events of the warehouse.
+
+    A sink gives the shared loop (`run_ingest`) three things: `land_events` (inside the block's transaction, after
+    validation and de-duplication: the new rows are `_NEW_ROWS_FAST` and `_NEW_ROWS_SLOW`, raw.events' columns),
+    `land_rejects` (the block's reject rows, raw.rejected_events' columns) and `commit` (make the block and the
+    file's new state durable at once). The keys already landed are read through the temp view `ingest_landed`
+    (event_id, line_key), which the sink defines on the connection. ingest/parquet_sink.py is the other sink.
+    """
+
+    rejects_table = "raw.rejected_events"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        con.execute("create or replace temp view ingest_landed as select event_id, line_key from raw.events")
+
+    def land_events(self, con, source: str, load_id: str) -> int:
+        now = _now()
+        inserted = con.execute(f"insert into raw.events {_NEW_ROWS_FAST}", [source, load_id, now]).fetchall()[0][0]
+        inserted += con.execute(f"insert into raw.events {_NEW_ROWS_SLOW}", [source, load_id, now]).fetchall()[0][0]
+        return int(inserted)
+
+    def land_rejects(self, con, rejects: pa.Table) -> None:
+        if not rejects.num_rows:
+            return
+        con.register("ingest_rejects", rejects)
+        try:
+            con.execute("insert into raw.rejected_events select * from ingest_rejects")
+        finally:
+            _unregister(con, "ingest_rejects")
+
+    def commit(self, con) -> None:
+        con.execute("commit")
+
+    def abort(self) -> None:
+        """The block's transaction was rolled back: nothing of the sink's own to undo."""
+
+
 def ingest(home: Path, paths: Iterable[Path], *, progress: Progress | None = None,
            block_bytes: int = BLOCK_BYTES) -> IngestResult:
+    """Load `paths` (files, or folders of *.jsonl) into the warehouse of `home`."""
     started = time.perf_counter()
     files = find_files(paths)
+    con = connect(Path(home))
+    try:
+        return run_ingest(con, DuckDBSink(con), files, started=started, progress=progress, block_bytes=block_bytes)
+    finally:
+        con.close()
+
+
+def run_ingest(con, sink, files: list[Path], *, started: float, progress: Progress | None = None,
+               block_bytes: int = BLOCK_BYTES) -> IngestResult:
+    """The loop both sinks share: per file what is new, block by block (validate, de-duplicate, land, commit with
+    the file's state in raw.ingest_files), counted in raw.loads. `con` holds raw.ingest_files, raw.loads and
+    raw.watermarks (the warehouse, or the Parquet sink's state file)."""
     schemas = load_schemas()
     result = IngestResult(files=len(files), load_id=uuid.uuid4().hex)
     total = sum(f.stat().st_size for f in files)
     done = 0
-    con = connect(Path(home))
-    try:
-        con.execute(
-            "insert into raw.loads (load_id, started_at) values (?, ?)", [result.load_id, _now()]
-        )
-        for path in files:
-            done += _ingest_file(con, schemas, path, result, block_bytes)
-            if progress:
-                progress(done, total)
-        result.seconds = time.perf_counter() - started
-        con.execute(
-            """update raw.loads set finished_at = ?, files = ?, lines = ?, loaded = ?, rejected = ?,
-                   duplicates = ?, pending_partial = ? where load_id = ?""",
-            [_now(), result.files, result.lines, result.loaded, result.rejected, result.duplicates,
-             result.pending_partial, result.load_id],
-        )
-    finally:
-        con.close()
+    con.execute(
+        "insert into raw.loads (load_id, started_at) values (?, ?)", [result.load_id, _now()]
+    )
+    for path in files:
+        done += _ingest_file(con, sink, schemas, path, result, block_bytes)
+        if progress:
+            progress(done, total)
+    result.seconds = time.perf_counter() - started
+    con.execute(
+        """update raw.loads set finished_at = ?, files = ?, lines = ?, loaded = ?, rejected = ?,
+               duplicates = ?, pending_partial = ? where load_id = ?""",
+        [_now(), result.files, result.lines, result.loaded, result.rejected, result.duplicates,
+         result.pending_partial, result.load_id],
+    )
     return result
 
 
@@ -138,7 +184,7 @@ def _fingerprints(fh, consumed: int) -> tuple[str, str]:
     return _sha(head), _sha(tail)
 
 
-def _ingest_file(con, schemas: EventSchemas, path: Path, result: IngestResult, block_bytes: int) -> int:
+def _ingest_file(con, sink, schemas: EventSchemas, path: Path, result: IngestResult, block_bytes: int) -> int:
     """Load what is new in one file; returns the bytes read."""
     source = str(path)
     try:
@@ -185,13 +231,15 @@ def _ingest_file(con, schemas: EventSchemas, path: Path, result: IngestResult, b
                 carry = data  # a line longer than a block: keep reading
                 continue
             try:
-                counts = _load_block(con, schemas, source, block, line_base, result.load_id)
+                counts = _load_block(con, sink, schemas, source, block, line_base, result.load_id)
                 offset += block.consumed
                 line_base += len(block)
                 head, tail = _fingerprints(fh, offset)
-                _commit_block(con, source, offset, line_base, head, tail, generation, result.load_id)
+                _record_file_state(con, source, offset, line_base, head, tail, generation, result.load_id)
+                sink.commit(con)
             except BaseException:
                 _rollback(con)
+                sink.abort()
                 raise
             samples = counts.pop("samples")
             result.reject_samples += samples[: REJECT_SAMPLES - len(result.reject_samples)]
@@ -216,17 +264,33 @@ def _rollback(con) -> None:
         pass
 
 
-def _commit_block(con, source, offset, lines, head, tail, generation, load_id) -> None:
+def _record_file_state(con, source, offset, lines, head, tail, generation, load_id) -> None:
+    """The file's new state, in the block's transaction (the sink commits it with the block's rows)."""
     con.execute(
         """insert or replace into raw.ingest_files
            (source_file, bytes_consumed, lines_consumed, head_sha256, tail_sha256, generation, load_id, updated_at)
            values (?, ?, ?, ?, ?, ?, ?, ?)""",
         [source, offset, lines, head, tail, generation, load_id, _now()],
     )
-    con.execute("commit")
 
 
 _FEATURE_CASE = "case event " + " ".join(f"when '{e}' then '{f}'" for e, f in EVENT_FEATURE.items()) + " end"
+
+# The new rows of a block, in raw.events' columns ($1 source file, $2 load id, $3 loaded at): lines the fast path
+# accepted, and lines jsonschema accepted, that are not duplicates (ingest_dups). Every sink lands exactly these.
+_NEW_ROWS_FAST = f"""
+    select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at, j.line::json as payload,
+           k.line_key, $1 as source_file, j.line_no, $2 as load_id, $3 as loaded_at
+    from ingest_judged j left join ingest_keys k on k.event_id is null and k.line_no = j.line_no
+    where j.sure and j.line_no not in (select line_no from ingest_dups)
+"""
+_NEW_ROWS_SLOW = """
+    select s.event_id, s.event, s.feature, s.phase, s.event_at, s.payload::json as payload, k.line_key,
+           $1 as source_file, s.line_no, $2 as load_id, $3 as loaded_at
+    from slow_ok s join ingest_keys k using (line_no)
+    where s.line_no not in (select line_no from ingest_dups)
+"""
+NEW_ROWS = _NEW_ROWS_FAST + "union all" + _NEW_ROWS_SLOW
 
 
 def _blank_lines(block: LineBlock) -> np.ndarray:
@@ -241,8 +305,10 @@ def _blank_lines(block: LineBlock) -> np.ndarray:
     return blank
 
 
-def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_base: int, load_id: str) -> dict:
-    """Validate and insert one block of complete lines inside a transaction (committed by the caller)."""
+def _load_block(con, sink, schemas: EventSchemas, source: str, block: LineBlock, line_base: int,
+                load_id: str) -> dict:
+    """Validate one block of complete lines and land it through `sink`, inside a transaction (committed by the
+    caller)."""
     con.execute("begin transaction")
     line_nos = np.arange(1, len(block) + 1, dtype=np.int64) + line_base
     lengths = block.ends - block.starts
@@ -295,31 +361,12 @@ def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_
             select line_no from ingest_keys
             qualify row_number() over (partition by coalesce(event_id, line_key) order by line_no) > 1
             union
-            select k.line_no from raw.events e join ingest_keys k on e.event_id = k.event_id
+            select k.line_no from ingest_landed e join ingest_keys k on e.event_id = k.event_id
             union
-            select k.line_no from raw.events e join ingest_keys k on e.line_key = k.line_key"""
+            select k.line_no from ingest_landed e join ingest_keys k on e.line_key = k.line_key"""
         )
         # Pass 2: the new lines.
-        inserted = con.execute(
-            f"""
-            insert into raw.events
-            select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at, j.line::json,
-                   k.line_key, $1, j.line_no, $2, $3
-            from ingest_judged j left join ingest_keys k on k.event_id is null and k.line_no = j.line_no
-            where j.sure and j.line_no not in (select line_no from ingest_dups)
-            """,
-            [source, load_id, _now()],
-        ).fetchall()[0][0]
-        inserted += con.execute(
-            """
-            insert into raw.events
-            select s.event_id, s.event, s.feature, s.phase, s.event_at, s.payload::json, k.line_key, $1,
-                   s.line_no, $2, $3
-            from slow_ok s join ingest_keys k using (line_no)
-            where s.line_no not in (select line_no from ingest_dups)
-            """,
-            [source, load_id, _now()],
-        ).fetchall()[0][0]
+        inserted = sink.land_events(con, source, load_id)
         n_accepted = con.execute("select count(*) from ingest_keys").fetchall()[0][0]
         max_at = con.execute(
             "select greatest((select max(event_at) from ingest_judged where sure), "
@@ -328,12 +375,7 @@ def _load_block(con, schemas: EventSchemas, source: str, block: LineBlock, line_
         _advance_watermarks(con)
     finally:
         _unregister(con, "ingest_batch", "slow_ok")
-    if rejects.num_rows:
-        con.register("ingest_rejects", rejects)
-        try:
-            con.execute("insert into raw.rejected_events select * from ingest_rejects")
-        finally:
-            _unregister(con, "ingest_rejects")
+    sink.land_rejects(con, rejects)
     if max_at is not None:
         con.execute(
             "update raw.loads set max_event_at = greatest(coalesce(max_event_at, ?), ?) where load_id = ?",

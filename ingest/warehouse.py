@@ -110,6 +110,15 @@ def connect(home: Path, *, read_only: bool = False, create: bool = True,
         if read_only or not create:
             raise WarehouseError(f"no warehouse at {path}: run `rolloutctl ingest` first")
         path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_duckdb(path, read_only=read_only, wait=wait)
+    if not read_only:
+        con.execute(RAW_DDL)
+    return con
+
+
+def open_duckdb(path: Path, *, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file the loader owns (the warehouse, or a Parquet sink's _state.duckdb) as `connect` does:
+    wait for another holder, every failure as one line, the session in UTC."""
     budget = lock_wait_seconds() if wait is None else max(0.0, wait)
     started = time.monotonic()
     pause, announced = 0.05, False
@@ -134,8 +143,6 @@ def connect(home: Path, *, read_only: bool = False, create: bool = True,
             time.sleep(min(pause, budget - waited))
             pause = min(pause * 2, 1.0)
     con.execute("set TimeZone = 'UTC'")
-    if not read_only:
-        con.execute(RAW_DDL)
     return con
 
 
