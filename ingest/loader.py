@@ -52,6 +52,7 @@ class IngestResult:
     load_id: str = ""
     notes: list[str] = field(default_factory=list)  # e.g. a file found truncated and re-read
     reject_samples: list[dict] = field(default_factory=list)  # the first rejects: {"file", "line", "message"}
+    rejects_from: str = "raw.rejected_events"  # where every reject can be read (SQL), per sink
 
     def as_json(self) -> dict:
         return {
@@ -113,7 +114,7 @@ class DuckDBSink:
         inserted += con.execute(f"insert into raw.events {_NEW_ROWS_SLOW}", [source, load_id, now]).fetchall()[0][0]
         return int(inserted)
 
-    def land_rejects(self, con, rejects: pa.Table) -> None:
+    def land_rejects(self, con, rejects: pa.Table, load_id: str) -> None:
         if not rejects.num_rows:
             return
         con.register("ingest_rejects", rejects)
@@ -293,6 +294,17 @@ _NEW_ROWS_SLOW = """
 NEW_ROWS = _NEW_ROWS_FAST + "union all" + _NEW_ROWS_SLOW
 
 
+def new_rows_arrow(con, source: str, load_id: str) -> pa.Table:
+    """The block's new rows (NEW_ROWS) as Arrow, for a sink that writes files: raw.events' columns with the payload
+    as JSON text, and event_date (YYYY-MM-DD, the UTC date of event_at), in line order."""
+    return con.sql(
+        f"""select * replace (payload::varchar as payload),
+                   strftime(event_at at time zone 'UTC', '%Y-%m-%d') as event_date
+            from ({NEW_ROWS}) order by line_no""",
+        params=[source, load_id, _now()],
+    ).to_arrow_table()
+
+
 def _blank_lines(block: LineBlock) -> np.ndarray:
     """Mask of lines holding only spaces, tabs and carriage returns (ignored, not counted)."""
     lengths = block.ends - block.starts
@@ -375,7 +387,7 @@ def _load_block(con, sink, schemas: EventSchemas, source: str, block: LineBlock,
         _advance_watermarks(con)
     finally:
         _unregister(con, "ingest_batch", "slow_ok")
-    sink.land_rejects(con, rejects)
+    sink.land_rejects(con, rejects, load_id)
     if max_at is not None:
         con.execute(
             "update raw.loads set max_event_at = greatest(coalesce(max_event_at, ?), ?) where load_id = ?",

@@ -14,33 +14,10 @@ WAREHOUSE_RELPATH = Path("warehouse") / "rollout.duckdb"
 ANALYTICS_NAME = "analytics.duckdb"   # the analysts' copy (rolloutctl.snapshot)
 DEFAULT_LOCK_WAIT = 30.0
 
-RAW_DDL = """
+# The loader's bookkeeping: per-file state, loads and watermarks. In the warehouse beside raw.events; in a Parquet
+# sink's _state.duckdb on their own (ingest/parquet_sink.py), where loads and watermarks are exported as Parquet.
+STATE_DDL = """
 create schema if not exists raw;
-
-create table if not exists raw.events (
-    event_id     varchar,                 -- producer's de-duplication key, when it sent one
-    event        varchar     not null,    -- event name, e.g. autosave.save.completed
-    feature      varchar     not null,    -- autosave | merge | rollout | qa | app (from the event name)
-    phase        varchar     not null,    -- phase (phase_from for rollback.executed)
-    event_at     timestamptz not null,    -- event time in UTC (ts, or timestamp for rollback.executed)
-    payload      json        not null,    -- the whole validated object
-    line_key     varchar,                 -- de-duplication key of an event without event_id: md5 of file, line, text
-    source_file  varchar     not null,
-    line_no      bigint      not null,    -- 1-based
-    load_id      varchar     not null,
-    loaded_at    timestamptz not null
-);
-
-create table if not exists raw.rejected_events (
-    source_file  varchar     not null,
-    line_no      bigint      not null,
-    raw_line     varchar     not null,    -- at most 64 KiB of the line (line_bytes has its full length)
-    line_bytes   bigint      not null,
-    json_path    varchar     not null,    -- where the first violation is, e.g. $.duration_ms ($ for the line itself)
-    message      varchar     not null,    -- every violation as `path: message`, sorted by path
-    load_id      varchar     not null,
-    rejected_at  timestamptz not null
-);
 
 create table if not exists raw.ingest_files (
     source_file     varchar primary key,  -- absolute path
@@ -70,6 +47,54 @@ create table if not exists raw.watermarks (
     feature       varchar primary key,      -- autosave | merge | rollout | qa | app
     max_event_at  timestamptz not null,     -- latest event time loaded into raw.events for the feature
     updated_at    timestamptz not null      -- when an ingest last moved it
+);
+"""
+
+RAW_DDL = STATE_DDL + """
+create table if not exists raw.events (
+    event_id     varchar,                 -- producer's de-duplication key, when it sent one
+    event        varchar     not null,    -- event name, e.g. autosave.save.completed
+    feature      varchar     not null,    -- autosave | merge | rollout | qa | app (from the event name)
+    phase        varchar     not null,    -- phase (phase_from for rollback.executed)
+    event_at     timestamptz not null,    -- event time in UTC (ts, or timestamp for rollback.executed)
+    payload      json        not null,    -- the whole validated object
+    line_key     varchar,                 -- de-duplication key of an event without event_id: md5 of file, line, text
+    source_file  varchar     not null,
+    line_no      bigint      not null,    -- 1-based
+    load_id      varchar     not null,
+    loaded_at    timestamptz not null
+);
+
+create table if not exists raw.rejected_events (
+    source_file  varchar     not null,
+    line_no      bigint      not null,
+    raw_line     varchar     not null,    -- at most 64 KiB of the line (line_bytes has its full length)
+    line_bytes   bigint      not null,
+    json_path    varchar     not null,    -- where the first violation is, e.g. $.duration_ms ($ for the line itself)
+    message      varchar     not null,    -- every violation as `path: message`, sorted by path
+    load_id      varchar     not null,
+    rejected_at  timestamptz not null
+);
+"""
+
+# The Parquet sink's own state, beside STATE_DDL in its _state.duckdb: the keys landed (for de-duplication) and
+# every Parquet file it wrote, published (renamed in place) or not yet.
+SINK_STATE_DDL = STATE_DDL + """
+create schema if not exists sink;
+
+create table if not exists sink.landed_keys (
+    event_id  varchar,                    -- as raw.events.event_id
+    line_key  varchar                     -- as raw.events.line_key
+);
+
+create table if not exists sink.files (
+    path       varchar primary key,       -- relative to the sink folder, e.g. events/feature=app/event_date=…/….parquet
+    temp_path  varchar not null,          -- where it was written before the rename (a hidden .….parquet.tmp)
+    tbl        varchar not null,          -- events | rejected_events
+    rows       bigint  not null,
+    load_id    varchar not null,
+    published  boolean not null,          -- renamed in place
+    written_at timestamptz not null
 );
 """
 
@@ -113,6 +138,13 @@ def connect(home: Path, *, read_only: bool = False, create: bool = True,
     con = open_duckdb(path, read_only=read_only, wait=wait)
     if not read_only:
         con.execute(RAW_DDL)
+    return con
+
+
+def connect_sink_state(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating) a Parquet sink's state file, with its tables."""
+    con = open_duckdb(path)
+    con.execute(SINK_STATE_DDL)
     return con
 
 
