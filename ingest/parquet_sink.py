@@ -10,10 +10,12 @@ named after the table, with the warehouse table's columns and types.
                          payload (the JSON object as text), line_key, source_file, line_no, load_id, loaded_at
       rejected_events/<load_id>-<n>.parquet
                          raw.rejected_events: source_file, line_no, raw_line, line_bytes, json_path, message,
-                         load_id, rejected_at
+                         load_id, rejected_at; plus schema-0.parquet, with no rows, so that the folder has a schema
+                         (Spark cannot read a folder without a file) even when nothing was ever rejected
       loads/loads.parquet             raw.loads (one row per ingest run, with its counts), rewritten whole
       watermarks/watermarks.parquet   raw.watermarks (per feature the latest event time landed), rewritten whole
       _state.duckdb                   the sink's own state (readers skip names starting with _ or .)
+      governance/, quality/           not the sink's: rolloutctl/lake.py mirrors those tables into the same lake
 
 Read it with DuckDB as `read_parquet('DIR/events/**/*.parquet', hive_partitioning = true)`, with Spark as
 `spark.read.parquet('DIR/events')`. Timestamps are stored adjusted to UTC (Parquet TIMESTAMP(isAdjustedToUTC,
@@ -52,13 +54,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import DataError, UsageError
-from .loader import BLOCK_BYTES, IngestResult, Progress, find_files, new_rows_arrow, run_ingest
+from .loader import BLOCK_BYTES, IngestResult, Progress, _judge_slow, find_files, new_rows_arrow, run_ingest
 from .warehouse import connect_sink_state, fsync_dir
 
 STATE_NAME = "_state.duckdb"
 TABLES = ("events", "rejected_events", "loads", "watermarks")
 PARTITIONS = ("feature", "event_date")
 TEMP_SUFFIX = ".parquet.tmp"
+# Folders others may keep in the same lake before any ingest (rolloutctl/lake.py's mirror of governance and quality).
+SHARED_FOLDERS = ("governance", "quality")
+REJECTS_SCHEMA_FILE = "rejected_events/schema-0.parquet"  # no rows: the folder always has a schema to read
 
 
 def ingest_parquet(sink_dir: Path, paths: Iterable[Path], *, progress: Progress | None = None,
@@ -85,7 +90,7 @@ def sink_folder(sink_dir: Path) -> Path:
     if root.exists() and not root.is_dir():
         raise UsageError(f"{sink_dir} is not a folder: give the Parquet sink a folder (created when missing)")
     if root.is_dir() and not (root / STATE_NAME).exists():
-        foreign = sorted(p.name for p in root.iterdir())
+        foreign = sorted(p.name for p in root.iterdir() if p.name not in SHARED_FOLDERS)
         if foreign:
             raise UsageError(f"{sink_dir} holds other files ({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}) "
                              f"and no {STATE_NAME}: not a Parquet sink folder; give an empty or new folder")
@@ -104,6 +109,8 @@ class ParquetSink:
         for table in TABLES:
             (root / table).mkdir(exist_ok=True)
         self._recover(con)
+        if not (root / REJECTS_SCHEMA_FILE).exists():
+            self._replace(REJECTS_SCHEMA_FILE, _judge_slow(None, [], "", "")[1])
 
     # -- the sink protocol (ingest.loader.DuckDBSink documents it)
 

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from ingest.collector import collect as collect_events
 from ingest.loader import ingest as ingest_files
+from ingest.parquet_sink import ingest_parquet
 from ingest.schema_lint import lint
 
 from .cli import cli
@@ -46,23 +47,33 @@ def schema_lint(as_json):
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--sink", type=click.Choice(["duckdb", "parquet"]), default="duckdb", show_default=True,
+              help="Where events land: the warehouse, or Parquet in the folder given first (DIR, for Spark).")
 @json_option
 @click.option("--strict", is_flag=True, help="Exit with status 3 when any line was rejected.")
 @click.pass_context
-def ingest(ctx, paths, as_json, strict):
-    """Load JSONL telemetry (files, or folders of *.jsonl) into the warehouse.
+def ingest(ctx, paths, sink, as_json, strict):
+    """Load JSONL telemetry (files, or folders of *.jsonl) into the warehouse, or as Parquet into DIR.
 
     Every non-blank line ends in raw.events, raw.rejected_events (with file, line and reason) or the duplicate
-    count. Running it again loads only what is new.
+    count. Running it again loads only what is new. With --sink parquet the first argument is the sink folder
+    DIR: events land in DIR/events/feature=…/event_date=…/, rejects in DIR/rejected_events/, with DIR/loads/ and
+    DIR/watermarks/ (the raw.* tables the models read, for the Spark target).
 
     \b
     Example:
       rolloutctl ingest logs/
       rolloutctl ingest --json --strict logs/autosave/2026-11-01.jsonl
+      rolloutctl ingest --sink parquet /data/rollout-lake logs/
     """
-    home = get_home(ctx)
     with byte_progress("ingest", enabled=not as_json) as progress:
-        result = ingest_files(home, paths, progress=progress)
+        if sink == "parquet":
+            if len(paths) < 2:
+                raise click.UsageError("--sink parquet needs DIR, then the files or folders to load")
+            sink_dir = own_folder(paths[0], "'--sink parquet DIR'")
+            result = ingest_parquet(sink_dir, paths[1:], progress=progress)
+        else:
+            result = ingest_files(get_home(ctx), paths, progress=progress)
     if as_json:
         emit_json(result.as_json())
     else:
@@ -79,7 +90,7 @@ def ingest(ctx, paths, as_json, strict):
         if result.rejected:
             more = result.rejected - len(result.reject_samples)
             err_console.print(f"{f'… {more} more; ' if more else ''}every reject with its line: select source_file, "
-                              f"line_no, json_path, message from raw.rejected_events where load_id = "
+                              f"line_no, json_path, message from {result.rejects_from} where load_id = "
                               f"'{result.load_id}'", markup=False)
     if strict and result.rejected:
         sys.exit(EXIT_REJECTED)
