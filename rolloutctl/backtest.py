@@ -34,7 +34,7 @@ from ingest.warehouse import connect, fsync_dir, warehouse_path
 
 from .config_check import check_seeds
 from .errors import ConfigError, DataError, UsageError
-from .scratch import Scratch, check_seed_file, seed_hashes, seed_path
+from .scratch import Scratch, check_seed_file, seed_hashes, seed_path, with_budget_column
 from .timefmt import iso_z, utc_now
 
 BACKTESTS_RELDIR = Path("warehouse") / "backtests"
@@ -145,8 +145,9 @@ def _production_state(home: Path) -> datetime | None:
 
 
 def _normalised(name: str, path: Path) -> str:
-    """The seed as given; a gate_rules file of the format before `bound` gets an empty bound column."""
-    text = path.read_text(encoding="utf-8")
+    """The seed as given; a gate_rules file of the format before `bound` gets an empty bound column, a
+    metric_thresholds file without critical_budget_share the project's budgets (scratch.with_budget_column)."""
+    text = with_budget_column(name, path.read_text(encoding="utf-8"))
     if name != "gate_rules":
         return text
     rows = list(csv.reader(io.StringIO(text)))

@@ -220,6 +220,12 @@ def _check_thresholds(report: _Report, seeds: Path, catalog: dict, windows: tupl
             if count < 0:
                 report.error(rel, line, "negative_min_samples", f"min_samples is {count}: it must be 0 or more")
 
+        if "critical_budget_share" in row:          # optional: older files lack it (read with the defaults)
+            budget = _number(row["critical_budget_share"])
+            if budget is None or not 0 <= budget <= 1:
+                report.error(rel, line, "bad_budget_share",
+                             f"critical_budget_share {row['critical_budget_share']!r} is not a share in [0, 1]")
+
         first_phase = row["applies_from_phase"]
         if first_phase not in phases:
             report.error(rel, line, "unknown_phase",

@@ -13,7 +13,9 @@ need, and run dbt on it with run_dbt. The home's own warehouse is only ever read
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -35,6 +37,10 @@ PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds",
 DECISION_SEEDS = ("gate_rules", "metric_thresholds", "phase_flags", "gate_parameters", "watermark_lateness",
                   "metric_catalog")
 SCRATCH_RELDIR = Path("warehouse") / "scratch"
+# Columns added after seeds were first recorded: a file without them is read with their defaults.
+BUDGET_COLUMN = "critical_budget_share"
+DEFAULT_BUDGET_SHARE = "0.05"
+OPTIONAL_COLUMNS = ("bound", BUDGET_COLUMN)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -82,7 +88,8 @@ class Scratch:
             src = PROJECT_DIR / name
             (shutil.copytree if src.is_dir() else shutil.copyfile)(src, scratch.project / name)
         for name, path in (seeds or {}).items():
-            shutil.copyfile(path, seed_path(name, scratch.project))
+            seed_path(name, scratch.project).write_text(
+                with_budget_column(name, Path(path).read_text(encoding="utf-8")), encoding="utf-8")
         return scratch
 
     def __enter__(self) -> "Scratch":
@@ -180,6 +187,32 @@ class Scratch:
         return run_dbt(self.home, **options)
 
 
+def with_budget_column(name: str, text: str) -> str:
+    """A metric_thresholds seed written before critical_budget_share existed (a recorded copy, an older candidate
+    file), with the column added: each threshold's budget from the project's seed, DEFAULT_BUDGET_SHARE for a
+    threshold the project does not have. Any other seed, or one that has the column, is returned as it is. The budget
+    feeds marts.error_budget only, never a decision, so a replay's verdict does not depend on it."""
+    if name != "metric_thresholds":
+        return text
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or BUDGET_COLUMN in rows[0] or "description" not in rows[0]:
+        return text
+    key = ("metric", "dimension", "window")
+    with open(seed_path(name), newline="", encoding="utf-8") as fh:
+        current = {tuple(r[k] for k in key): r.get(BUDGET_COLUMN) or "" for r in csv.DictReader(fh)}
+    header, at = rows[0], rows[0].index("description")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header[:at] + [BUDGET_COLUMN] + header[at:])
+    for row in rows[1:]:
+        if not row:
+            continue
+        found = dict(zip(header, row))
+        budget = current.get(tuple(found.get(k, "") for k in key)) or DEFAULT_BUDGET_SHARE
+        writer.writerow(row[:at] + [budget] + row[at:])
+    return out.getvalue()
+
+
 def check_seed_file(name: str, path: Path) -> Path:
     """A seed file given on the command line: it must exist and have the header of the project's seed."""
     path = Path(path)
@@ -188,7 +221,7 @@ def check_seed_file(name: str, path: Path) -> Path:
     expected = seed_path(name).read_text(encoding="utf-8").splitlines()[0].split(",")
     got = path.read_text(encoding="utf-8").splitlines()[:1]
     header = got[0].split(",") if got else []
-    missing = [c for c in expected if c not in header and c != "bound"]
+    missing = [c for c in expected if c not in header and c not in OPTIONAL_COLUMNS]
     if missing:
         raise ConfigError(f"{path}: not a {name} seed: missing column(s) {', '.join(missing)} "
                           f"(expected {','.join(expected)})")

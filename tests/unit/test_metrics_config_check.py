@@ -94,3 +94,11 @@ def test_gate_rule_reading_a_metric_without_threshold(project):
     codes = _codes(check_seeds(project))
     for code in ("no_threshold", "unknown_dimension", "unknown_window"):
         assert ("error", code) in codes
+
+
+def test_budget_share_must_be_a_share(project):
+    _edit(project, "metric_thresholds.csv", ",A-1,0.02,", ",A-1,1.5,")
+    _edit(project, "metric_thresholds.csv", ",B-0,0.05,", ",B-0,lots,")
+    problems = [p for p in check_seeds(project) if p.code == "bad_budget_share"]
+    assert [(p.severity, p.line) for p in problems] == [("error", 2), ("error", 4)]
+    assert "critical_budget_share '1.5' is not a share in [0, 1]" in problems[0].message
