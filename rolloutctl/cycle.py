@@ -11,7 +11,8 @@ from ingest.warehouse import connect
 
 from . import governance_sync, ledger, quality, replay
 from .charts import render_report_charts
-from .gate import Evaluation, analyzer_output, format_analyzer_output, metrics_relpath, read_evaluation
+from .gate import (Evaluation, analyzer_output, format_analyzer_output, metrics_relpath, read_error_budget,
+                   read_evaluation)
 from .errors import UsageError
 from .files import atomic_write_text, sha256_file
 from .phases import check as check_phase
@@ -76,12 +77,13 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
         prov = replay.provenance(con, ev)
         doc.update(prov or {})
         incidents = recent_incidents(con, ev)
+        budget = read_error_budget(con, ev.phase, ev.eval_at)
         charts = render_report_charts(home, ev.day, con=con)
     finally:
         con.close()
     rel = metrics_relpath(ev.day)
     atomic_write_text(home / rel, format_analyzer_output(doc))
-    report = write_report(home, ev, doc, incidents, str(rel), charts)
+    report = write_report(home, ev, doc, incidents, str(rel), charts, budget=budget)
     return GateRun(ev, current, str(rel), sha256_file(home / rel), report, entered_at, prov)
 
 

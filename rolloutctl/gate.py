@@ -181,6 +181,24 @@ def read_watermarks(con: duckdb.DuckDBPyConnection) -> list[dict]:
              "final_until": _iso(u)} for f, w, m, s, u in rows]
 
 
+def read_error_budget(con: duckdb.DuckDBPyConnection, phase: str, eval_at: datetime | None) -> list[dict] | None:
+    """marts.error_budget of `phase` as it stood at `eval_at`: one dict per thresholded metric that applies in the
+    phase ([] when none does), or None when the warehouse was built before the mart existed."""
+    if eval_at is None:
+        return []
+    try:
+        rows = con.execute("""
+            select metric, dimension, "window", grid_times, evaluated_times, critical_times, critical_share,
+                   budget_share, budget_remaining, is_exhausted
+            from marts.error_budget where phase = ? and eval_at = ?
+            order by metric, dimension, "window" """, [phase, eval_at]).fetchall()
+    except duckdb.CatalogException:
+        return None
+    keys = ("metric", "dimension", "window", "grid_times", "evaluated_times", "critical_times", "critical_share",
+            "budget_share", "budget_remaining", "is_exhausted")
+    return [dict(zip(keys, r)) for r in rows]
+
+
 def read_data_quality(con: duckdb.DuckDBPyConnection) -> dict | None:
     """marts.data_quality: the reject share of the 24 h up to the latest ingest and the build's failing tests."""
     row = _query(con, """select is_ok, reject_share, max_reject_share, rejected_lines, ingested_lines,

@@ -122,10 +122,22 @@ def recent_incidents(con: duckdb.DuckDBPyConnection, ev: Evaluation) -> list[dic
     return [{"declared_at": iso_z(t), "phase": p, "severity": s, "incident_id": i} for t, p, s, i in rows]
 
 
+def budget_rows(budget: list[dict] | None) -> list[dict]:
+    """marts.error_budget rows as the report prints them: shares as percentages, the state in words."""
+    out = []
+    for b in budget or []:
+        state = "**exhausted**" if b["is_exhausted"] else "within budget"
+        out.append({**b, "critical": f"{b['critical_times']} of {b['grid_times']}",
+                    "share": f"{100 * b['critical_share']:.2f}%", "budget": f"{100 * b['budget_share']:.2f}%",
+                    "remaining": f"{100 * b['budget_remaining']:+.2f} pts", "state": state})
+    return out
+
+
 def write_report(home: Path, ev: Evaluation, doc: dict | None, incidents: list[dict], metrics_file: str | None,
-                 charts: dict[str, Path] | None = None) -> str:
+                 charts: dict[str, Path] | None = None, budget: list[dict] | None = None) -> str:
     """Render the report of the evaluation's day; return its path relative to home. `charts`: SVG files to link
-    (rolloutctl.charts.render_report_charts)."""
+    (rolloutctl.charts.render_report_charts). `budget`: marts.error_budget of the phase at T (gate.read_error_budget;
+    None when the warehouse predates the mart)."""
     home = Path(home)
     day = ev.day
     rel = report_relpath(day)
@@ -156,6 +168,8 @@ def write_report(home: Path, ev: Evaluation, doc: dict | None, incidents: list[d
         qa=[r for r in ev.rules if r.measure.startswith("qa_")],
         incidents=incidents,
         finality_notes=finality_notes(ev),
+        budget=budget_rows(budget),
+        budget_missing=budget is None,
         iso=lambda t: iso_z(t) if t else "—",
         rollbacks=rollbacks,
         fmt=fmt,
