@@ -2,8 +2,9 @@
 
 `build_dashboard(home)` reads the warehouse (read-only; the analysts' snapshot when a build holds it), the phase
 ledger, reports/rca/ and incident_queue.json, and writes `<home>/dashboards/autosave-merge/index.html`: the current
-phase's decision and reasons, its rules table, the phase timeline, per phase the SLO charts against their thresholds
-and the latest metric statuses, QA progress, incidents, rollbacks and their RCA links.
+phase's decision and reasons, its rules table, the data's watermarks and finality, the phase timeline, per phase the
+SLO charts against their thresholds, the latest metric statuses (rates with their 95% interval) and the error budgets,
+QA progress, incidents, rollbacks and their RCA links.
 
 The page needs no network: the Vega, Vega-Lite and vega-embed JavaScript is inlined from vl-convert's bundled copy,
 the chart specs and data are inlined as JSON, and links to RCA files are relative, so it opens from file:// and can be
@@ -206,17 +207,54 @@ def rules_at(con, phase: str, eval_at: str | None) -> list[dict]:
 
 
 def latest_statuses(con) -> dict[str, list[dict]]:
-    """Per phase, the thresholded metrics at the phase's latest evaluation time."""
+    """Per phase, the thresholded metrics at the phase's latest evaluation time, a rate with its 95% Wilson interval
+    (marts.metric_confidence; NULL bounds for a quantile)."""
     if not has_table(con, "marts", "metric_status"):
         return {}
-    rows = _rows(con, """
-        select * from marts.metric_status
-        qualify eval_at = max(eval_at) over (partition by phase)
-        order by phase, metric, dimension, "window" """)
+    bounds = ("c.lower_bound, c.upper_bound" if has_table(con, "marts", "metric_confidence")
+              else "null as lower_bound, null as upper_bound")
+    join = ("""left join marts.metric_confidence as c
+            on c.phase = s.phase and c.eval_at = s.eval_at and c.metric = s.metric
+            and c.dimension = s.dimension and c."window" = s."window" """
+            if has_table(con, "marts", "metric_confidence") else "")
+    rows = _rows(con, f"""
+        select s.*, {bounds}
+        from marts.metric_status as s
+        {join}
+        qualify s.eval_at = max(s.eval_at) over (partition by s.phase)
+        order by s.phase, s.metric, s.dimension, s."window" """)
     out: dict[str, list[dict]] = {}
     for r in _plain_rows(rows):
         out.setdefault(r["phase"], []).append(r)
     return out
+
+
+def error_budgets(con) -> dict[str, list[dict]]:
+    """Per phase, each thresholded metric's error budget to date (marts.error_budget at the phase's latest grid
+    time)."""
+    if not has_table(con, "marts", "error_budget"):
+        return {}
+    out: dict[str, list[dict]] = {}
+    for r in _plain_rows(_rows(con, """
+            select * from marts.error_budget where is_latest
+            order by phase, metric, dimension, "window" """)):
+        out.setdefault(r["phase"], []).append(r)
+    return out
+
+
+def data_state(con, phase: str) -> dict:
+    """What the gate knows of its data: each feature's watermark and how far it makes the grid final
+    (marts.ingest_watermarks), and the latest verdict of `phase` (marts.gate_verdicts): final or not, and where it
+    departs from the rules' decision."""
+    watermarks = (_plain_rows(_rows(con, "select * from marts.ingest_watermarks order by feature"))
+                  if has_table(con, "marts", "ingest_watermarks") else [])
+    verdict = None
+    if has_table(con, "marts", "gate_verdicts"):
+        rows = _plain_rows(_rows(con, """
+            select eval_at, decision, reason, rules_decision, differs_because, is_final, watermark_at, final_until
+            from marts.gate_verdicts where phase = ? order by eval_at desc limit 1""", [phase]))
+        verdict = rows[0] if rows else None
+    return {"watermarks": watermarks, "verdict": verdict}
 
 
 def collect_dashboard(home: Path, con=None) -> dict:
@@ -240,6 +278,8 @@ def collect_dashboard(home: Path, con=None) -> dict:
             "decisions": decisions,
             "decision_counts": decision_counts(con),
             "statuses": latest_statuses(con),
+            "budgets": error_budgets(con),
+            "data": data_state(con, current),
             "qa": qa_progress(con),
             "incidents": incidents(con),
             "data_through": max((r["eval_at"] for r in data.metrics), default=None),
@@ -274,6 +314,7 @@ def _env() -> Environment:
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     env.filters["when"] = lambda t: (t or "—").replace("T", " ").replace("Z", " UTC")
+    env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.2f}%"
     return env
 
 
@@ -303,6 +344,7 @@ def phase_sections(ctx: dict) -> list[dict]:
             "decision": ctx["decisions"].get(phase),
             "counts": ctx["decision_counts"].get(phase, {}),
             "statuses": ctx["statuses"].get(phase, []),
+            "budgets": ctx.get("budgets", {}).get(phase, []),
             "charts": [{"id": f"chart-{phase}-{c.name}", "name": c.name, "title": c.title,
                         "spec": charts.slo_spec(c, data, phase=phase, title_suffix=f" — {phase}", width=470,
                                                 height=200)}

@@ -100,3 +100,34 @@ def test_screenshots_are_saved(visit, artifacts):
     width = int.from_bytes(png[16:20], "big")
     height = int.from_bytes(png[20:24], "big")
     assert (width, height) == (1400, 2200)
+
+
+def test_page_shows_each_phases_error_budget(written, visit):
+    dom = visit.dom
+    for phase in written["phases"]:
+        if phase == "A-0":          # no threshold applies before A-1: no budget
+            assert f'id="budget-{phase}"' not in dom
+            continue
+        table = re.search(rf'<table class="budget" id="budget-{phase}">(.*?)</table>', dom, re.S)
+        assert table, f"no error budget for {phase}"
+        rows = re.findall(r"<tr><td><code>(\w+)</code></td><td>(\w+)</td><td>(\w+)</td>\s*"
+                          r'<td class="num">([\d,]+) of ([\d,]+)</td>\s*<td class="num">([\d.]+)%</td>'
+                          r'<td class="num">([\d.]+)%</td>', table.group(1))
+        assert ("autosave_p95", "all", "1h") in {r[:3] for r in rows}, phase
+        for *_, critical, grid, share, budget in rows:
+            n, d = int(critical.replace(",", "")), int(grid.replace(",", ""))
+            assert float(share) == pytest.approx(100 * n / d, abs=0.005)
+    # the regression spends A-2's save-latency budget
+    a2 = re.search(r'id="budget-A-2">(.*?)</table>', dom, re.S).group(1)
+    assert re.search(r"<code>autosave_p95</code>.*?exhausted</span>", a2, re.S)
+
+
+def test_page_shows_rate_intervals_watermarks_and_finality(visit):
+    dom = visit.dom
+    intervals = re.findall(r'<td class="num interval">([^<]*)</td>', dom)
+    bounds = [tuple(map(float, i.split(" – "))) for i in intervals if i != "—"]
+    assert bounds and all(0 <= lo <= hi <= 1 for lo, hi in bounds)        # rates: a Wilson interval in [0, 1]
+    table = re.search(r'<table id="watermarks">(.*?)</table>', dom, re.S)
+    assert table and {"autosave", "merge", "app"} <= set(re.findall(r"<tr><td>(\w+)</td>", table.group(1)))
+    assert re.search(r'<p id="finality">[^<]*latest grid time [^<]* is\s*<span class="badge s-(ok|warn)">'
+                     r"(final|not final)</span>", dom)
