@@ -143,14 +143,18 @@ def connect(home: Path, *, read_only: bool = False, create: bool = True,
 
 def connect_sink_state(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating) a Parquet sink's state file, with its tables."""
-    con = open_duckdb(path)
+    con = open_duckdb(path, damaged=(
+        "the Parquet sink's state {path} is damaged ({msg}); the sink cannot tell what it landed: ingest the logs "
+        "into a new sink folder"))
     con.execute(SINK_STATE_DDL)
     return con
 
 
-def open_duckdb(path: Path, *, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+def open_duckdb(path: Path, *, read_only: bool = False, wait: float | None = None,
+                damaged: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file the loader owns (the warehouse, or a Parquet sink's _state.duckdb) as `connect` does:
-    wait for another holder, every failure as one line, the session in UTC."""
+    wait for another holder, every failure as one line, the session in UTC. `damaged`: what to say when the file is
+    damaged ({path}, {msg}), if not the warehouse's advice."""
     budget = lock_wait_seconds() if wait is None else max(0.0, wait)
     started = time.monotonic()
     pause, announced = 0.05, False
@@ -161,7 +165,7 @@ def open_duckdb(path: Path, *, read_only: bool = False, wait: float | None = Non
         except duckdb.Error as exc:
             msg = str(exc)
             if not _is_lock_conflict(msg):
-                raise _open_error(path, exc) from None
+                raise _open_error(path, exc, damaged) from None
             waited = time.monotonic() - started
             if waited >= budget:
                 raise WarehouseBusy(path, msg, waited=budget) from None
@@ -178,9 +182,11 @@ def open_duckdb(path: Path, *, read_only: bool = False, wait: float | None = Non
     return con
 
 
-def _open_error(path: Path, exc: Exception) -> WarehouseError:
+def _open_error(path: Path, exc: Exception, damaged: str | None = None) -> WarehouseError:
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "not a valid DuckDB database file" in msg or "Corrupt database file" in msg or "checksum" in msg:
+        if damaged:
+            return WarehouseError(damaged.format(path=path, msg=msg))
         return WarehouseError(
             f"the warehouse {path} is damaged ({msg}); move it aside, then put the last published copy "
             f"(warehouse/{ANALYTICS_NAME}) in its place or rebuild it from the logs with `rolloutctl ingest`")

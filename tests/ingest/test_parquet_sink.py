@@ -303,3 +303,58 @@ def test_dir_without_files_is_a_usage_error(tmp_path):
     assert proc.returncode == 2
     assert _one_error(proc) == "Error: --sink parquet needs DIR, then the files or folders to load"
     assert not (tmp_path / "lake").exists()
+
+
+# ---- what the warehouse's loader does, the sink does too
+
+def test_a_file_that_grew_lands_only_its_new_lines_as_in_the_warehouse(tmp_path):
+    log = tmp_path / "logs" / "app.jsonl"
+    log.parent.mkdir()
+    line = ('{"event":"app.session.ended","ts":"2026-11-01T10:%02d:00Z","phase":"A-0","crashed":false,'
+            '"event_id":"g-%d"}\n')
+    log.write_text("".join(line % (i, i) for i in range(5)) + line[:30])   # an unterminated tail waits
+    lake, home = tmp_path / "lake", tmp_path / "home"
+    first = (ingest_parquet(lake, [log]), ingest(home, [log]))
+    with log.open("a") as fh:
+        fh.write(line[30:] % (5, 5) + "".join(line % (i, i % 8) for i in range(6, 12)))   # 6..7 new, then repeats
+    second = (ingest_parquet(lake, [log]), ingest(home, [log]))
+    for a, b in (first, second):
+        assert {k: getattr(a, k) for k in COUNTS} == {k: getattr(b, k) for k in COUNTS}
+    assert (first[0].loaded, first[0].pending_partial, second[0].loaded, second[0].duplicates) == (5, 1, 3, 4)
+    con = _warehouse(home)
+    try:
+        assert _parquet_events(lake) == con.execute(
+            f"select {KEY_COLUMNS.replace('payload', 'payload::varchar')} from raw.events "
+            "order by source_file, line_no").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_sink_another_ingest_holds_makes_the_next_wait_then_say_who(logs, tmp_path, monkeypatch):
+    from ingest.errors import WarehouseBusy
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ok', flush=True); time.sleep(60)", str(lake / STATE_NAME)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        monkeypatch.setenv("ROLLOUT_LOCK_WAIT", "0.3")
+        with pytest.raises(WarehouseBusy, match=f"{lake / STATE_NAME} is in use by process {holder.pid}"):
+            ingest_parquet(lake, [logs])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not any(lake.rglob("*.parquet"))
+
+
+def test_a_damaged_state_is_one_line_saying_what_to_do(logs, tmp_path):
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / STATE_NAME).write_bytes(os.urandom(4096))
+    proc = cli("ingest", "--sink", "parquet", str(lake), str(logs), home=tmp_path)
+    assert proc.returncode == 1
+    error = _one_error(proc)
+    assert error.startswith(f"Error: the Parquet sink's state {lake / STATE_NAME} is damaged (")
+    assert error.endswith("ingest the logs into a new sink folder")
