@@ -21,7 +21,7 @@ from ingest.loader import ingest
 from ingest.parquet_sink import STATE_NAME, TEMP_SUFFIX, ingest_parquet
 from ingest_support import FEATURE_OF, JSON_KEYS, REPO, cli
 
-BLOCK = 64 * 1024   # several blocks per file: several commits, so kills land between and inside them
+BLOCK = 256 * 1024   # a block per file or so: several commits per run, so kills land between and inside them
 COUNTS = ("files", "lines", "loaded", "rejected", "duplicates", "pending_partial")
 KEY_COLUMNS = "event_id, event, feature, phase, event_at, payload, line_key, source_file, line_no"
 FILE_NAME = re.compile(r"events/feature=([a-z]+)/event_date=(\d{4}-\d{2}-\d{2})/[0-9a-f]{32}-\d+\.parquet")
