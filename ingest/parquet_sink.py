@@ -92,8 +92,9 @@ def sink_folder(sink_dir: Path) -> Path:
     if root.is_dir() and not (root / STATE_NAME).exists():
         foreign = sorted(p.name for p in root.iterdir() if p.name not in SHARED_FOLDERS)
         if foreign:
-            raise UsageError(f"{sink_dir} holds other files ({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}) "
-                             f"and no {STATE_NAME}: not a Parquet sink folder; give an empty or new folder")
+            shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+            raise UsageError(f"{sink_dir} holds other files ({shown}) and no {STATE_NAME}: not a Parquet sink "
+                             f"folder; give an empty or new folder")
     return root
 
 

@@ -88,7 +88,7 @@ create table if not exists sink.landed_keys (
 );
 
 create table if not exists sink.files (
-    path       varchar primary key,       -- relative to the sink folder, e.g. events/feature=app/event_date=…/….parquet
+    path       varchar primary key,       -- relative to the sink folder: events/feature=…/event_date=…/….parquet
     temp_path  varchar not null,          -- where it was written before the rename (a hidden .….parquet.tmp)
     tbl        varchar not null,          -- events | rejected_events
     rows       bigint  not null,
