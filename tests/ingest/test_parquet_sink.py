@@ -358,3 +358,10 @@ def test_a_damaged_state_is_one_line_saying_what_to_do(logs, tmp_path):
     error = _one_error(proc)
     assert error.startswith(f"Error: the Parquet sink's state {lake / STATE_NAME} is damaged (")
     assert error.endswith("ingest the logs into a new sink folder")
+
+
+def test_a_missing_input_is_a_usage_error_and_creates_no_sink(tmp_path):
+    proc = cli("ingest", "--sink", "parquet", str(tmp_path / "lake"), str(tmp_path / "nope.jsonl"), home=tmp_path)
+    assert proc.returncode == 2
+    assert _one_error(proc) == f"Error: {tmp_path / 'nope.jsonl'} does not exist"
+    assert not (tmp_path / "lake").exists()
