@@ -135,14 +135,50 @@ def connect(home: Path, *, read_only: bool = False, create: bool = True,
         if read_only or not create:
             raise WarehouseError(f"no warehouse at {path}: run `rolloutctl ingest` first")
         path.parent.mkdir(parents=True, exist_ok=True)
+        create_whole(path, RAW_DDL)
     con = open_duckdb(path, read_only=read_only, wait=wait)
     if not read_only:
         con.execute(RAW_DDL)
     return con
 
 
+def create_whole(path: Path, ddl: str) -> None:
+    """Create the DuckDB file `path` with its tables under a temporary name, then link it into place.
+
+    A process killed while DuckDB writes a new file's first blocks leaves a file DuckDB calls damaged; made aside
+    and linked in whole, the file at `path` is either absent or complete. Another process creating it at the same
+    moment wins the link; ours is then dropped. Leftovers of killed creators are removed."""
+    for stale in path.parent.glob(f".{path.name}.creating-*"):
+        pid = stale.name.rsplit("-", 1)[-1].split(".")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            stale.unlink(missing_ok=True)
+    temp = path.with_name(f".{path.name}.creating-{os.getpid()}")
+    for leftover in (temp, temp.with_name(temp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(temp))
+        try:
+            con.execute(ddl)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        with open(temp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.link(temp, path)            # never replaces: a file another process linked first stays
+        except FileExistsError:
+            pass
+        fsync_dir(path.parent)
+    except duckdb.Error as exc:
+        raise _open_error(path, exc) from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def connect_sink_state(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating) a Parquet sink's state file, with its tables."""
+    if not path.exists():
+        create_whole(path, SINK_STATE_DDL)
     con = open_duckdb(path, damaged=(
         "the Parquet sink's state {path} is damaged ({msg}); the sink cannot tell what it landed: ingest the logs "
         "into a new sink folder"))

@@ -111,3 +111,32 @@ def test_sigkill_at_many_points_then_rerun_equals_one_run(logs, env, reference, 
         out, _ = again.communicate()
         assert json.loads(out)["loaded"] == 0
     assert killed_mid_run >= 5, "the kills must land while ingest runs"
+
+
+KILLED_WHILE_CREATING = """
+import os, signal, sys
+from pathlib import Path
+import duckdb
+from ingest import warehouse
+
+def dies_in_connect(path, *args, **kwargs):     # DuckDB has made the file but not yet written its header
+    Path(path).touch()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+warehouse.duckdb.connect = dies_in_connect
+warehouse.connect(Path(sys.argv[1]))
+"""
+
+
+def test_a_kill_while_the_warehouse_is_created_leaves_no_damaged_file(tmp_path, env):
+    """A first ingest killed while DuckDB creates the file: the next run must not find a 'damaged' warehouse."""
+    home = tmp_path / "home"
+    proc = subprocess.run([sys.executable, "-c", KILLED_WHILE_CREATING, str(home)], env=env, cwd=ROOT)
+    assert proc.returncode == -signal.SIGKILL
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.jsonl").write_text('{"event":"app.session.ended","ts":"2026-11-02T10:00:00Z","phase":"A-0",'
+                                  '"crashed":false,"event_id":"k-1"}\n')
+    out, err = _run(home, logs, env).communicate()
+    assert json.loads(out)["loaded"] == 1, err.decode()
+    assert sorted(p.name for p in (home / "warehouse").iterdir()) == ["rollout.duckdb"]   # no leftover
