@@ -55,7 +55,7 @@ import pyarrow.parquet as pq
 
 from .errors import DataError, UsageError
 from .loader import BLOCK_BYTES, IngestResult, Progress, _judge_slow, find_files, new_rows_arrow, run_ingest
-from .warehouse import connect_sink_state, fsync_dir
+from .warehouse import connect_sink_state, creating_leftover, fsync_dir
 
 STATE_NAME = "_state.duckdb"
 TABLES = ("events", "rejected_events", "loads", "watermarks")
@@ -90,7 +90,8 @@ def sink_folder(sink_dir: Path) -> Path:
     if root.exists() and not root.is_dir():
         raise UsageError(f"{sink_dir} is not a folder: give the Parquet sink a folder (created when missing)")
     if root.is_dir() and not (root / STATE_NAME).exists():
-        foreign = sorted(p.name for p in root.iterdir() if p.name not in SHARED_FOLDERS)
+        foreign = sorted(p.name for p in root.iterdir()
+                         if p.name not in SHARED_FOLDERS and not creating_leftover(p.name))
         if foreign:
             shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
             raise UsageError(f"{sink_dir} holds other files ({shown}) and no {STATE_NAME}: not a Parquet sink "

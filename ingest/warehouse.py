@@ -135,20 +135,25 @@ def connect(home: Path, *, read_only: bool = False, create: bool = True,
         if read_only or not create:
             raise WarehouseError(f"no warehouse at {path}: run `rolloutctl ingest` first")
         path.parent.mkdir(parents=True, exist_ok=True)
-        create_whole(path, RAW_DDL)
+        create_whole(path, lambda con: con.execute(RAW_DDL))
     con = open_duckdb(path, read_only=read_only, wait=wait)
     if not read_only:
         con.execute(RAW_DDL)
     return con
 
 
-def create_whole(path: Path, ddl: str) -> None:
-    """Create the DuckDB file `path` with its tables under a temporary name, then link it into place.
+def creating_leftover(name: str) -> bool:
+    """Whether `name` is the temporary file of a creator killed before it linked its file into place."""
+    return name.startswith(".") and ".duckdb.creating-" in name
+
+
+def create_whole(path: Path, make_tables) -> None:
+    """Create the DuckDB file `path` under a temporary name, `make_tables(con)` in it, then link it into place.
 
     A process killed while DuckDB writes a new file's first blocks leaves a file DuckDB calls damaged; made aside
     and linked in whole, the file at `path` is either absent or complete. Another process creating it at the same
     moment wins the link; ours is then dropped. Leftovers of killed creators are removed."""
-    for stale in path.parent.glob(f".{path.name}.creating-*"):
+    for stale in (p for p in path.parent.glob(f".{path.name}.creating-*") if creating_leftover(p.name)):
         pid = stale.name.rsplit("-", 1)[-1].split(".")[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             stale.unlink(missing_ok=True)
@@ -158,7 +163,7 @@ def create_whole(path: Path, ddl: str) -> None:
     try:
         con = duckdb.connect(str(temp))
         try:
-            con.execute(ddl)
+            make_tables(con)
             con.execute("checkpoint")
         finally:
             con.close()
@@ -178,7 +183,7 @@ def create_whole(path: Path, ddl: str) -> None:
 def connect_sink_state(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating) a Parquet sink's state file, with its tables."""
     if not path.exists():
-        create_whole(path, SINK_STATE_DDL)
+        create_whole(path, lambda con: con.execute(SINK_STATE_DDL))
     con = open_duckdb(path, damaged=(
         "the Parquet sink's state {path} is damaged ({msg}); the sink cannot tell what it landed: ingest the logs "
         "into a new sink folder"))

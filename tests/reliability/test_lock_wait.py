@@ -66,7 +66,7 @@ def test_busy_warehouse_waits_then_names_the_holder(home, args, cli_env):
     error = one_line_error(proc)
     assert proc.returncode == 1
     assert error.startswith(f"Error: the warehouse {warehouse_path(home)} is in use by process {holder.pid} "
-                            f"(python -c ")        # its command line, from /proc
+                            f"({Path(sys.executable).name} -c ")        # its command line, from /proc
     assert error.endswith("(waited 1.5 s, ROLLOUT_LOCK_WAIT); wait for it to finish (an ingest, build or gate) or "
                           "close that session, then retry")
     assert "IO Error" not in proc.stderr and "Conflicting lock" not in proc.stderr
