@@ -4,8 +4,8 @@ select
     eval_at,
     metric,
     dimension,
-    "window",
+    {{ adapter.quote('window') }},
     count(*) as rows_per_key
 from {{ ref('metrics_windowed') }}
-group by phase, eval_at, metric, dimension, "window"
+group by phase, eval_at, metric, dimension, {{ adapter.quote('window') }}
 having count(*) > 1

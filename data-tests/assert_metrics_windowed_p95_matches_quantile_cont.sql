@@ -62,7 +62,7 @@ mart as (
     select
         phase_flags.phase_order as phase_id,
         {{ time_bucket_index('metrics_windowed.eval_at', 15) }} as eval_index,
-        metrics_windowed."window" as window_name,
+        metrics_windowed.{{ adapter.quote('window') }} as window_name,
         metrics_windowed.sample_count,
         metrics_windowed.value
     from metrics_windowed

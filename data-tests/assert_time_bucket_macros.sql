@@ -6,14 +6,14 @@ with
 cases (case_name, ts, expected_start) as (
 
     values
-        ('on a boundary', timestamp with time zone '2026-03-01 10:15:00+00', timestamp with time zone '2026-03-01 10:15:00+00'),
-        ('just before', timestamp with time zone '2026-03-01 10:14:59.999999+00', timestamp with time zone '2026-03-01 10:00:00+00'),
-        ('just after', timestamp with time zone '2026-03-01 10:15:00.000001+00', timestamp with time zone '2026-03-01 10:15:00+00'),
-        ('offset +09:00', timestamp with time zone '2026-03-01 19:29:59+09:00', timestamp with time zone '2026-03-01 10:15:00+00'),
-        ('offset -05:45', timestamp with time zone '2026-03-01 04:31:00-05:45', timestamp with time zone '2026-03-01 10:15:00+00'),
-        ('the epoch', timestamp with time zone '1970-01-01 00:00:00+00', timestamp with time zone '1970-01-01 00:00:00+00'),
-        ('before 1970', timestamp with time zone '1969-12-31 23:59:59.999999+00', timestamp with time zone '1969-12-31 23:45:00+00'),
-        ('before 1970 on a boundary', timestamp with time zone '1969-12-31 23:45:00+00', timestamp with time zone '1969-12-31 23:45:00+00')
+        ('on a boundary', cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }})),
+        ('just before', cast('2026-03-01 10:14:59.999999+00' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:00:00+00' as {{ sql_type('timestamptz') }})),
+        ('just after', cast('2026-03-01 10:15:00.000001+00' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }})),
+        ('offset +09:00', cast('2026-03-01 19:29:59+09:00' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }})),
+        ('offset -05:45', cast('2026-03-01 04:31:00-05:45' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }})),
+        ('the epoch', cast('1970-01-01 00:00:00+00' as {{ sql_type('timestamptz') }}), cast('1970-01-01 00:00:00+00' as {{ sql_type('timestamptz') }})),
+        ('before 1970', cast('1969-12-31 23:59:59.999999+00' as {{ sql_type('timestamptz') }}), cast('1969-12-31 23:45:00+00' as {{ sql_type('timestamptz') }})),
+        ('before 1970 on a boundary', cast('1969-12-31 23:45:00+00' as {{ sql_type('timestamptz') }}), cast('1969-12-31 23:45:00+00' as {{ sql_type('timestamptz') }}))
 
 ),
 

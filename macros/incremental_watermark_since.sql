@@ -10,12 +10,12 @@
         select
             case
                 when {{ incremental_watermark_is_valid(events) }}
-                    then coalesce(max(loaded_through), timestamp with time zone '-infinity')
-                else timestamp with time zone '-infinity'
+                    then coalesce(max(loaded_through), {{ timestamp_infinity(negative=true) }})
+                else {{ timestamp_infinity(negative=true) }}
             end
         from {{ watermark }}
     )
     {%- else -%}
-    timestamp with time zone '-infinity'
+    {{ timestamp_infinity(negative=true) }}
     {%- endif -%}
 {%- endmacro %}

@@ -15,5 +15,7 @@
 {%- endmacro %}
 
 {% macro spark__integer_series(first, last) -%}
-    explode(sequence({{ first }}, greatest({{ first }}, {{ last }})))
+    explode(
+        case when ({{ last }}) >= ({{ first }}) then sequence({{ first }}, {{ last }}) else cast(array() as array<bigint>) end
+    )
 {%- endmacro %}

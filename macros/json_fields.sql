@@ -17,6 +17,16 @@
     json_transform({{ column }}, '{{ tojson(spec) }}')
 {%- endmacro %}
 
+{#- Spark's from_json reads 1.0 as NULL for an integral type: parse integers as double, then cast them inside one
+    transform over the parsed struct, so that the payload is still parsed once per row. -#}
 {% macro spark__json_fields(column, fields) -%}
-    from_json({{ column }}, '{% for name, type in fields.items() %}`{{ name }}` {{ type | replace("varchar", "string") }}{{ ", " if not loop.last }}{% endfor %}')
+    {%- set parsed_types = {'varchar': 'string', 'bigint': 'double'} -%}
+    transform(
+        array(from_json({{ column }}, '{% for name, type in fields.items() %}`{{ name }}` {{ parsed_types.get(type, type) }}{{ ", " if not loop.last }}{% endfor %}')),
+        parsed -> named_struct(
+            {%- for name, type in fields.items() %}
+            '{{ name }}', {% if type == 'bigint' %}cast(parsed.`{{ name }}` as bigint){% else %}parsed.`{{ name }}`{% endif %}{{ "," if not loop.last }}
+            {%- endfor %}
+        )
+    )[0]
 {%- endmacro %}

@@ -64,7 +64,7 @@ hours as (
         on metrics_windowed.phase = rules.phase
         and metrics_windowed.metric = rules.metric
         and metrics_windowed.dimension = rules.dimension
-        and metrics_windowed."window" = rules."window"
+        and metrics_windowed.{{ adapter.quote('window') }} = rules.{{ adapter.quote('window') }}
     inner join eval_times
         on eval_times.phase = metrics_windowed.phase
         and eval_times.eval_at = metrics_windowed.eval_at
@@ -102,8 +102,8 @@ final as (
         false as has_insufficient_data,
         coalesce({{ gate_compare('counted.breach_hours', 'counted.comparator', 'counted.threshold') }}, false)
             as is_condition_met,
-        'hours of ' || strftime(counted.eval_day, '%Y-%m-%d') || ' ended by T with 1h p95 above '
-        || printf('%g', breach_level.level) || ' ms' as detail
+        'hours of ' || {{ format_time('counted.eval_day', '%Y-%m-%d') }} || ' ended by T with 1h p95 above '
+        || {{ format_g('breach_level.level') }} || ' ms' as detail
     from counted
     cross join breach_level
 

@@ -43,16 +43,16 @@ final as (
             {{ gate_compare('metrics_windowed.value', 'rules.comparator', 'rules.threshold * crash_baseline.baseline') }},
             false
         ) as is_condition_met,
-        rules.metric || ' ' || rules."window" || ' over ' || metrics_windowed.sample_count || ' sessions vs '
-        || printf('%g', rules.threshold) || ' × baseline '
-        || coalesce(printf('%g', crash_baseline.baseline), 'unknown')
+        rules.metric || ' ' || rules.{{ adapter.quote('window') }} || ' over ' || metrics_windowed.sample_count || ' sessions vs '
+        || {{ format_g('rules.threshold') }} || ' × baseline '
+        || coalesce({{ format_g('crash_baseline.baseline') }}, 'unknown')
         || ' (' || crash_baseline.baseline_source || ')' as detail
     from rules
     inner join metrics_windowed
         on metrics_windowed.phase = rules.phase
         and metrics_windowed.metric = rules.metric
         and metrics_windowed.dimension = rules.dimension
-        and metrics_windowed."window" = rules."window"
+        and metrics_windowed.{{ adapter.quote('window') }} = rules.{{ adapter.quote('window') }}
     cross join crash_baseline
 
 )

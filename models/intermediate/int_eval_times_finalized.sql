@@ -86,7 +86,7 @@ phase_watermarks as (
         phase_features.phase,
         min(watermarks.watermark_at) as watermark_at,
         min(watermarks.final_until) as final_until,
-        list(watermarks.feature order by watermarks.feature) as finality_features
+        {{ ordered_list('watermarks.feature', 'watermarks.feature') }} as finality_features
     from phase_features
     inner join watermarks
         on watermarks.feature = phase_features.feature
@@ -102,7 +102,7 @@ final as (
         eval_times.eval_at,
         phase_watermarks.watermark_at,
         phase_watermarks.final_until,
-        coalesce(phase_watermarks.finality_features, []) as finality_features,
+        coalesce(phase_watermarks.finality_features, {{ empty_list() }}) as finality_features,
         phase_watermarks.phase is null or eval_times.eval_at <= phase_watermarks.final_until as is_final
     from eval_times
     left join phase_watermarks

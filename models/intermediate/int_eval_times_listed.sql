@@ -13,8 +13,8 @@ final as (
         phase,
         eval_at,
         -- T's day is the UTC date of T - 15 min: T = 00:00 closes the day that just ended
-        cast(timezone('UTC', eval_at - interval 15 minute) as date) as eval_day,
-        extract(minute from timezone('UTC', eval_at)) = 0 as is_full_hour
+        cast({{ utc_wallclock('eval_at - interval 15 minute') }} as date) as eval_day,
+        extract(minute from {{ utc_wallclock('eval_at') }}) = 0 as is_full_hour
     from metrics_windowed
 
 )

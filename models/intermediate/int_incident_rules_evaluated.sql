@@ -34,7 +34,7 @@ counted as (
         rules.comparator,
         rules.threshold,
         rules.dimension as severity,
-        rules."window",
+        rules.{{ adapter.quote('window') }},
         eval_times.phase,
         eval_times.eval_at,
         count(incidents.declared_at) as incidents
@@ -44,10 +44,10 @@ counted as (
     left join incidents
         on incidents.phase = eval_times.phase
         and incidents.severity = rules.dimension
-        and incidents.declared_at >= eval_times.eval_at - {{ window_interval('rules."window"') }}
+        and incidents.declared_at >= eval_times.eval_at - {{ window_interval('rules.' ~ adapter.quote('window')) }}
         and incidents.declared_at < eval_times.eval_at
     group by
-        rules.rule_id, rules.comparator, rules.threshold, rules.dimension, rules."window",
+        rules.rule_id, rules.comparator, rules.threshold, rules.dimension, rules.{{ adapter.quote('window') }},
         eval_times.phase, eval_times.eval_at
 
 ),
@@ -63,7 +63,7 @@ final as (
         incidents as sample_count,
         false as has_insufficient_data,
         coalesce({{ gate_compare('incidents', 'comparator', 'threshold') }}, false) as is_condition_met,
-        severity || ' incidents declared in the phase in the trailing ' || "window" as detail
+        severity || ' incidents declared in the phase in the trailing ' || {{ adapter.quote('window') }} as detail
     from counted
 
 )

@@ -31,7 +31,7 @@ final as (
         metric_status.sample_count,
         metric_status.status = 'insufficient_data' as has_insufficient_data,
         metric_status.status = 'critical' as is_condition_met,
-        rules.metric || ' ' || rules.dimension || ' ' || rules."window"
+        rules.metric || ' ' || rules.dimension || ' ' || rules.{{ adapter.quote('window') }}
         || ' status ' || metric_status.status
         || ' (min ' || metric_status.min_samples || ' samples, has ' || metric_status.sample_count || ')' as detail
     from rules
@@ -39,7 +39,7 @@ final as (
         on metric_status.phase = rules.phase
         and metric_status.metric = rules.metric
         and metric_status.dimension = rules.dimension
-        and metric_status."window" = rules."window"
+        and metric_status.{{ adapter.quote('window') }} = rules.{{ adapter.quote('window') }}
 
 )
 

@@ -44,13 +44,13 @@ measured as (
         on metrics_windowed.phase = rules.phase
         and metrics_windowed.metric = rules.metric
         and metrics_windowed.dimension = rules.dimension
-        and metrics_windowed."window" = rules."window"
+        and metrics_windowed.{{ adapter.quote('window') }} = rules.{{ adapter.quote('window') }}
     left join metric_confidence
         on metric_confidence.phase = metrics_windowed.phase
         and metric_confidence.eval_at = metrics_windowed.eval_at
         and metric_confidence.metric = metrics_windowed.metric
         and metric_confidence.dimension = metrics_windowed.dimension
-        and metric_confidence."window" = metrics_windowed."window"
+        and metric_confidence.{{ adapter.quote('window') }} = metrics_windowed.{{ adapter.quote('window') }}
 
 ),
 
@@ -68,7 +68,7 @@ final as (
         or sample_count < min_samples as has_insufficient_data,
         coalesce({{ gate_compare('measured_value', 'comparator', 'threshold') }}, false)
             as is_condition_met,
-        metric || ' ' || dimension || ' ' || "window"
+        metric || ' ' || dimension || ' ' || {{ adapter.quote('window') }}
         || case coalesce(bound, 'value') when 'value' then '' else ' ' || replace(bound, '_', ' ') || ' (95%)' end
         || ' over ' || sample_count || ' samples' as detail
     from measured

@@ -29,7 +29,7 @@ case_results as (
                 partition by phase, suite, case_id
                 order by recorded_at, result = 'fail'
             ),
-            cast('infinity' as timestamptz)
+            {{ timestamp_infinity() }}
         ) as superseded_at
     from qa_results
 
@@ -62,7 +62,7 @@ passes as (
         row_number() over (partition by phase, suite order by recorded_at) as passes_so_far,
         coalesce(
             lead(recorded_at) over (partition by phase, suite order by recorded_at),
-            cast('infinity' as timestamptz)
+            {{ timestamp_infinity() }}
         ) as next_pass_at
     from qa_results
     where result = 'pass'

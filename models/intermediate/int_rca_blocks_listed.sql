@@ -44,7 +44,7 @@ final as (
     select
         eval_times.phase,
         eval_times.eval_at,
-        list(rollbacks_without_rca.entry_id order by rollbacks_without_rca.seq) as blocking_rollback_ids
+        {{ ordered_list('rollbacks_without_rca.entry_id', 'rollbacks_without_rca.seq') }} as blocking_rollback_ids
     from eval_times
     inner join rollbacks_without_rca
         on rollbacks_without_rca.phase_to = eval_times.phase

@@ -17,7 +17,7 @@ critical_runs as (
         status,
         -- the 96 grid times of (T - 24h, T]: the grid is contiguous, so 96 critical rows means every one
         count(case when status = 'critical' then 1 end) over (
-            partition by phase, metric, dimension, "window"
+            partition by phase, metric, dimension, {{ adapter.quote('window') }}
             order by eval_at
             range between interval 1425 minute preceding and current row
         ) as critical_in_trailing_24h

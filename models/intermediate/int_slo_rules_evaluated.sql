@@ -75,7 +75,7 @@ critical_since_start_rules as (
         coalesce({{ gate_compare('since_start.critical_rows', 'rules.comparator', 'rules.threshold') }}, false)
             as is_condition_met,
         'critical metric_status rows since the phase started at '
-        || strftime(timezone('UTC', since_start.phase_started_at), '%Y-%m-%dT%H:%M:%SZ') as detail
+        || {{ format_time(utc_wallclock('since_start.phase_started_at'), '%Y-%m-%dT%H:%M:%SZ') }} as detail
     from rules
     inner join since_start
         on since_start.phase = rules.phase

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ incremental_watermark_reset(ref('stg_telemetry__events')) }}",
@@ -80,7 +80,7 @@ other_events as (
 unioned as (
 
     select 'autosave.save.completed' as event_name, phase, saved_at as event_at, loaded_at,
-        duration_ms, has_retried as is_hit, null::varchar as event_slice
+        duration_ms, has_retried as is_hit, cast(null as string) as event_slice
     from saves
     where {{ is_new }}
 
@@ -136,7 +136,7 @@ final as (
         event_at,
         cast(duration_ms as double) as duration_ms,
         cast(is_hit as boolean) as is_hit,
-        cast(event_slice as varchar) as event_slice,
+        cast(event_slice as string) as event_slice,
         loaded_at
     from unioned
 

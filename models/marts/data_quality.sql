@@ -32,7 +32,7 @@ max_share as (
 failing as (
 
     select
-        list(test_name order by test_name) as failing_tests,
+        {{ ordered_list('test_name', 'test_name') }} as failing_tests,
         max(recorded_at) as tests_recorded_at
     from test_failures
 
@@ -52,7 +52,7 @@ measured as (
                 then cast(rejects.rejected_lines as double) / rejects.ingested_lines
         end as reject_share,
         max_share.max_reject_share,
-        coalesce(failing.failing_tests, []) as failing_tests,
+        coalesce(failing.failing_tests, {{ empty_list() }}) as failing_tests,
         failing.tests_recorded_at
     from max_share
     cross join failing
@@ -66,8 +66,8 @@ final as (
     select
         *,
         coalesce(reject_share, 0) <= max_reject_share as is_reject_share_ok,
-        len(failing_tests) > 0 as has_failing_tests,
-        coalesce(reject_share, 0) <= max_reject_share and len(failing_tests) = 0 as is_ok
+        {{ list_length('failing_tests') }} > 0 as has_failing_tests,
+        coalesce(reject_share, 0) <= max_reject_share and {{ list_length('failing_tests') }} = 0 as is_ok
     from measured
 
 )

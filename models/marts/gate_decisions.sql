@@ -49,14 +49,13 @@ outcomes as (
     select
         phase,
         eval_at,
-        list(rule_id order by rule_id) filter (where kind = 'rollback' and status = 'fired') as rollback_fired,
-        list(rule_id order by rule_id) filter (where kind = 'review' and status = 'fired') as review_fired,
-        list(rule_id order by rule_id) filter (where kind = 'promote') as promote_rules,
-        list(rule_id order by rule_id) filter (where kind = 'promote' and status <> 'passed') as promote_blockers,
-        list(rule_id order by rule_id) filter (
-            where kind = 'promote' and status = 'insufficient_data'
-        ) as promote_insufficient,
-        list(rule_id order by rule_id) filter (where status = 'insufficient_data') as insufficient
+        {{ ordered_list('rule_id', 'rule_id', where="kind = 'rollback' and status = 'fired'") }} as rollback_fired,
+        {{ ordered_list('rule_id', 'rule_id', where="kind = 'review' and status = 'fired'") }} as review_fired,
+        {{ ordered_list('rule_id', 'rule_id', where="kind = 'promote'") }} as promote_rules,
+        {{ ordered_list('rule_id', 'rule_id', where="kind = 'promote' and status <> 'passed'") }} as promote_blockers,
+        {{ ordered_list('rule_id', 'rule_id', where="kind = 'promote' and status = 'insufficient_data'") }}
+            as promote_insufficient,
+        {{ ordered_list('rule_id', 'rule_id', where="status = 'insufficient_data'") }} as insufficient
     from rule_results
     group by phase, eval_at
 
@@ -67,13 +66,13 @@ lists as (
     select
         eval_times.phase,
         eval_times.eval_at,
-        coalesce(outcomes.rollback_fired, []) as rollback_fired,
-        coalesce(outcomes.review_fired, []) as review_fired,
-        coalesce(outcomes.promote_rules, []) as promote_rules,
-        coalesce(outcomes.promote_blockers, []) as promote_blockers,
-        coalesce(outcomes.promote_insufficient, []) as promote_insufficient,
-        coalesce(outcomes.insufficient, []) as insufficient,
-        coalesce(rca_blocks.blocking_rollback_ids, []) as blocking_rollback_ids
+        coalesce(outcomes.rollback_fired, {{ empty_list() }}) as rollback_fired,
+        coalesce(outcomes.review_fired, {{ empty_list() }}) as review_fired,
+        coalesce(outcomes.promote_rules, {{ empty_list() }}) as promote_rules,
+        coalesce(outcomes.promote_blockers, {{ empty_list() }}) as promote_blockers,
+        coalesce(outcomes.promote_insufficient, {{ empty_list() }}) as promote_insufficient,
+        coalesce(outcomes.insufficient, {{ empty_list() }}) as insufficient,
+        coalesce(rca_blocks.blocking_rollback_ids, {{ empty_list() }}) as blocking_rollback_ids
     from eval_times
     left join outcomes
         on outcomes.phase = eval_times.phase
@@ -89,9 +88,9 @@ decided as (
     select
         *,
         case
-            when len(rollback_fired) > 0 then 'rollback'
-            when len(review_fired) > 0 then 'review'
-            when len(promote_blockers) = 0 and len(blocking_rollback_ids) = 0 then 'promote'
+            when {{ list_length('rollback_fired') }} > 0 then 'rollback'
+            when {{ list_length('review_fired') }} > 0 then 'review'
+            when {{ list_length('promote_blockers') }} = 0 and {{ list_length('blocking_rollback_ids') }} = 0 then 'promote'
             else 'hold'
         end as decision
     from lists
@@ -108,8 +107,8 @@ final as (
             when decided.decision = 'rollback' then 'rollback_rule_fired'
             when decided.decision = 'review' then 'review_rule_fired'
             when decided.decision = 'promote' then 'promote_rules_passed'
-            when len(decided.promote_blockers) = 0 then 'rca_missing'
-            when len(decided.promote_blockers) = len(decided.promote_insufficient) then 'insufficient_data'
+            when {{ list_length('decided.promote_blockers') }} = 0 then 'rca_missing'
+            when {{ list_length('decided.promote_blockers') }} = {{ list_length('decided.promote_insufficient') }} then 'insufficient_data'
             else 'promote_rules_not_met'
         end as reason,
         case when decided.decision = 'promote' then neighbours.next_phase end as next_phase,

@@ -97,7 +97,7 @@ final as (
         all_rules.measure,
         gate_rules.metric,
         gate_rules.dimension,
-        gate_rules."window",
+        gate_rules.{{ adapter.quote('window') }},
         all_rules.value,
         gate_rules.comparator,
         all_rules.threshold,

@@ -34,7 +34,7 @@ combined as (
         coalesce(data_quality.is_ok, true) as is_data_quality_ok,
         data_quality.reject_share,
         data_quality.max_reject_share,
-        coalesce(data_quality.failing_tests, []) as failing_tests
+        coalesce(data_quality.failing_tests, {{ empty_list() }}) as failing_tests
     from decisions
     inner join finality
         on finality.phase = decisions.phase
@@ -50,13 +50,10 @@ overrides as (
     select
         *,
         decision in ('rollback', 'review') as is_acted_on_regardless,
-        list_filter(
-            [
-                case when decision not in ('rollback', 'review') and not is_data_quality_ok then 'data_quality' end,
-                case when decision = 'promote' and not is_final then 'not_final' end
-            ],
-            lambda x: x is not null
-        ) as differs_because
+        {{ list_without_nulls([
+            "case when decision not in ('rollback', 'review') and not is_data_quality_ok then 'data_quality' end",
+            "case when decision = 'promote' and not is_final then 'not_final' end",
+        ]) }} as differs_because
     from combined
 
 ),
@@ -66,12 +63,12 @@ final as (
     select
         phase,
         eval_at,
-        case when len(differs_because) > 0 then 'hold' else decision end as decision,
-        case when len(differs_because) > 0 then differs_because[1] else reason end as reason,
-        case when len(differs_because) = 0 then next_phase end as next_phase,
+        case when {{ list_length('differs_because') }} > 0 then 'hold' else decision end as decision,
+        case when {{ list_length('differs_because') }} > 0 then {{ list_first('differs_because') }} else reason end as reason,
+        case when {{ list_length('differs_because') }} = 0 then next_phase end as next_phase,
         rollback_to,
         -- a hold the rules did not decide has no deciding rule
-        case when decision = 'promote' and len(differs_because) > 0 then [] else deciding_rule_ids end
+        case when decision = 'promote' and {{ list_length('differs_because') }} > 0 then {{ empty_list() }} else deciding_rule_ids end
             as deciding_rule_ids,
         decision as rules_decision,
         reason as rules_reason,

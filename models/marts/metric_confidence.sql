@@ -34,7 +34,7 @@ final as (
         feature,
         metric,
         dimension,
-        "window",
+        {{ adapter.quote('window') }},
         value,
         sample_count,
         0.95 as confidence_level,

@@ -32,7 +32,7 @@ thresholded as (
     inner join metric_thresholds
         on metric_thresholds.metric = metrics_windowed.metric
         and metric_thresholds.dimension = metrics_windowed.dimension
-        and metric_thresholds."window" = metrics_windowed."window"
+        and metric_thresholds.{{ adapter.quote('window') }} = metrics_windowed.{{ adapter.quote('window') }}
     inner join phase_flags as metric_phase
         on metric_phase.phase = metrics_windowed.phase
     inner join phase_flags as first_phase
@@ -48,7 +48,7 @@ final as (
         feature,
         metric,
         dimension,
-        "window",
+        {{ adapter.quote('window') }},
         value,
         sample_count,
         warn_level,

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key=['phase', 'eval_at'],
         on_schema_change='fail',
@@ -82,7 +82,7 @@ previous_grids as (
     group by phase
     {% else %}
     select
-        cast(null as varchar) as phase,
+        cast(null as string) as phase,
         cast(null as bigint) as first_eval_index,
         cast(null as bigint) as last_eval_index
     where false
@@ -325,7 +325,7 @@ final as (
         metric_catalog.feature,
         metric_catalog.metric,
         metric_catalog.dimension,
-        metric_windows.window_name as "window",
+        metric_windows.window_name as {{ adapter.quote('window') }},
         cast(case metric_catalog.kind
             when 'quantile' then p95_values.value
             when 'rate' then cast(rate_values.hits as double) / nullif(rate_values.samples, 0)

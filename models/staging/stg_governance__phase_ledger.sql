@@ -15,19 +15,19 @@ source as (
 source as (
 
     select
-        cast(null as varchar) as entry_id,
+        cast(null as string) as entry_id,
         cast(null as integer) as seq,
-        cast(null as varchar) as action,
-        cast(null as varchar) as phase_from,
-        cast(null as varchar) as phase_to,
-        cast(null as varchar) as executor,
-        cast(null as timestamptz) as effective_at,
-        cast(null as timestamptz) as recorded_at,
-        cast(null as varchar) as reason,
+        cast(null as string) as action,
+        cast(null as string) as phase_from,
+        cast(null as string) as phase_to,
+        cast(null as string) as executor,
+        cast(null as {{ sql_type('timestamptz') }}) as effective_at,
+        cast(null as {{ sql_type('timestamptz') }}) as recorded_at,
+        cast(null as string) as reason,
         cast(null as boolean) as is_forced,
-        cast(null as varchar[]) as trigger_rule_ids,
-        cast(null as varchar) as metrics_file,
-        cast(null as varchar) as metrics_sha256
+        cast(null as {{ sql_type('varchar[]') }}) as trigger_rule_ids,
+        cast(null as string) as metrics_file,
+        cast(null as string) as metrics_sha256
     where false
 
 ),

@@ -15,11 +15,11 @@ source as (
 source as (
 
     select
-        cast(null as varchar) as rollback_id,
-        cast(null as varchar) as path,
-        cast(null as varchar) as status,
+        cast(null as string) as rollback_id,
+        cast(null as string) as path,
+        cast(null as string) as status,
         cast(null as boolean) as is_complete,
-        cast(null as timestamptz) as modified_at
+        cast(null as {{ sql_type('timestamptz') }}) as modified_at
     where false
 
 ),

@@ -15,10 +15,10 @@ source as (
 source as (
 
     select
-        cast(null as varchar) as test_name,
-        cast(null as varchar) as status,
-        cast(null as varchar) as message,
-        cast(null as timestamptz) as recorded_at
+        cast(null as string) as test_name,
+        cast(null as string) as status,
+        cast(null as string) as message,
+        cast(null as {{ sql_type('timestamptz') }}) as recorded_at
     where false
 
 ),
