@@ -4,41 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from click.testing import CliRunner
 
-from ingest.loader import ingest
 from ingest.warehouse import warehouse_path
-from rolloutctl import cycle
 from rolloutctl.build import PROJECT_DIR
 from rolloutctl.cli import cli
 
-from verdict_home import write_events
 
 RULES = PROJECT_DIR / "seeds" / "gate_rules.csv"
 THRESHOLDS = PROJECT_DIR / "seeds" / "metric_thresholds.csv"
 P95_1H = "A-1,a1_rollback_p95_1h,rollback,metric_value,autosave_p95,all,1h,,>,2500,"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The verdict rollout, built: A-1 rolls back from 09:15 (p95 over 1 h at 3000 ms, critical above 900)."""
-    home = tmp_path_factory.mktemp("backtest") / "home"
-    home.mkdir()
-    ingest(home, [write_events(home)])
-    cycle.build(home)
-    return home
+@pytest.fixture
+def built(verdict_built) -> Path:
+    return verdict_built
 
 
 @pytest.fixture
-def home(built, tmp_path) -> Path:
-    copy = tmp_path / "home"
-    shutil.copytree(built, copy)
-    return copy
+def home(verdict_copy) -> Path:
+    return verdict_copy
 
 
 def seed_file(tmp_path: Path, source: Path, old: str, new: str) -> Path:

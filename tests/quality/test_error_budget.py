@@ -3,36 +3,25 @@ critical against the threshold's critical_budget_share; the daily report shows i
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from click.testing import CliRunner
 
-from ingest.loader import ingest
 from ingest.warehouse import warehouse_path
-from rolloutctl import cycle
 from rolloutctl.cli import cli
 
-from verdict_home import write_events
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The verdict rollout: A-1's saves at 300 ms from 08:00, then 3000 ms from 09:00 (grid 08:15 to 10:15)."""
-    home = tmp_path_factory.mktemp("budget") / "home"
-    home.mkdir()
-    ingest(home, [write_events(home)])
-    cycle.build(home)
-    return home
 
 
 @pytest.fixture
-def home(built, tmp_path) -> Path:
-    copy = tmp_path / "home"
-    shutil.copytree(built, copy)
-    return copy
+def built(verdict_built) -> Path:
+    return verdict_built
+
+
+@pytest.fixture
+def home(verdict_copy) -> Path:
+    return verdict_copy
 
 
 def budget(home: Path, phase: str) -> list[tuple]:

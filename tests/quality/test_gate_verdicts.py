@@ -3,37 +3,28 @@ grid time that is not final yet, and whatever the data quality; marts.gate_decis
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from click.testing import CliRunner
 
-from ingest.loader import ingest
 from ingest.warehouse import connect, warehouse_path
-from rolloutctl import cycle
 from rolloutctl.cli import cli
 
-from verdict_home import ingest_bad_lines, write_events
+from verdict_home import ingest_bad_lines
 
 DUPLICATE_TEST = "source_unique_raw_events_event_id"
 
 
-@pytest.fixture(scope="module")
-def built_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("verdicts") / "home"
-    home.mkdir()
-    assert ingest(home, [write_events(home)]).rejected == 0
-    cycle.build(home)
-    return home
+@pytest.fixture
+def built_home(verdict_built) -> Path:
+    return verdict_built
 
 
 @pytest.fixture
-def home(built_home, tmp_path) -> Path:
-    copy = tmp_path / "home"
-    shutil.copytree(built_home, copy)
-    return copy
+def home(verdict_copy) -> Path:
+    return verdict_copy
 
 
 def gate(home: Path, *args: str) -> tuple[int, dict]:
