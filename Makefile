@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-dbt bench clean
+.PHONY: install demo test test-dbt test-spark bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,17 @@ test-dbt: install
 	$(BIN)/python scripts/generate_telemetry.py --events 20000 --days 10 --seed 7 --regression --out build/dbt-test-home/logs
 	$(BIN)/rolloutctl --home build/dbt-test-home ingest build/dbt-test-home/logs
 	$(BIN)/rolloutctl --home build/dbt-test-home build
+
+# The same models on Spark (dbt-spark, local PySpark; needs Java 17): the optional extra `.[spark]`, then the parity
+# test (generated events built on both engines, marts equal row for row). Not part of `make test`: see README.
+SPARK_STAMP := $(VENV)/.installed-spark
+
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+test-spark: $(SPARK_STAMP)
+	ROLLOUT_SPARK_TESTS=1 $(BIN)/python -m pytest -q --basetemp=build/spark-parity tests/spark
 
 bench: install
 	$(BIN)/python scripts/bench_ingest.py

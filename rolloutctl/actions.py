@@ -73,18 +73,19 @@ class GateOutcome:
 
 
 def gate(home: Path, *, phase: str | None = None, at: datetime | None = None, rebuild: bool = True,
-         apply: bool = False, executor: str | None = None, rollback_to: str | None = None) -> GateOutcome:
+         apply: bool = False, executor: str | None = None, rollback_to: str | None = None,
+         target: str | None = None) -> GateOutcome:
     """`rolloutctl gate`: evaluate, and with `apply` act on the decision (promote or roll back)."""
     if not apply:
         if executor or rollback_to:
             raise UsageError("--executor and --to only make sense with --apply")
-        return GateOutcome(evaluate(home, phase=phase, at=at, rebuild=rebuild))
+        return GateOutcome(evaluate(home, phase=phase, at=at, rebuild=rebuild, target=target))
     if not executor:
         raise UsageError("--apply needs --executor NAME (recorded in the ledger and the audit log)")
     with governance_lock(home, f"gate --apply by {executor}"):
         completed = complete_pending(home)
         outbox = notify.flush_outbox(home)
-        run = evaluate(home, phase=phase, at=at, rebuild=rebuild)
+        run = evaluate(home, phase=phase, at=at, rebuild=rebuild, target=target)
         ev = run.evaluation
         if ev.phase != run.current_phase:
             raise UsageError(f"--apply acts on the current phase ({run.current_phase}), not {ev.phase}")

@@ -21,10 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.errors import RolloutError, WarehouseBusy
+from ingest.errors import ConfigError, RolloutError, WarehouseBusy
 from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+SPARK_TARGET = "spark"   # profiles.yml: dbt-spark, session method; sources are the Parquet lake (rolloutctl/lake.py)
+DUCKDB_ONLY = "tag:duckdb_only"   # dbt unit tests whose given/expected rows are DuckDB SQL: not run on Spark
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 
 _RUN_LOCK = threading.Lock()  # dbt's adapter state is process-wide: one run at a time per process
@@ -137,13 +139,19 @@ def run_dbt(
     command = list(args)
     if select:
         command += ["--select", *([select] if isinstance(select, str) else select)]
+    exclude = [exclude] if isinstance(exclude, str) else list(exclude or [])
+    if target == SPARK_TARGET and command and command[0] in ("build", "test"):
+        exclude.append(DUCKDB_ONLY)
     if exclude:
-        command += ["--exclude", *([exclude] if isinstance(exclude, str) else exclude)]
+        command += ["--exclude", *exclude]
     if full_refresh:
         command.append("--full-refresh")
     if target:
         command += ["--target", target]
     target_path = target_path or os.environ.get("ROLLOUT_DBT_TARGET_PATH")
+    if target == SPARK_TARGET and not target_path:
+        # dbt's parse of the other target would be thrown away at each switch: Spark's has a folder of its own
+        target_path = home / "spark" / "dbt-target"
     project_dir = str(Path(project_dir).resolve()) if project_dir else str(PROJECT_DIR)
     # no anonymous usage statistics: a rollout gate does not phone home (and dbt's attempt costs a second offline)
     flags = ["--project-dir", project_dir, "--profiles-dir", project_dir, "--no-send-anonymous-usage-stats"]
@@ -156,16 +164,26 @@ def run_dbt(
 
     started = time.perf_counter()
     deadline = time.monotonic() + lock_wait_seconds()
+    environment = {"ROLLOUT_HOME": str(home)}
+    if target == SPARK_TARGET:
+        environment["ROLLOUT_PARQUET_DIR"] = str(_prepare_spark(home))
     while True:
         # Creates the file and the raw tables on a fresh home; waits (up to ROLLOUT_LOCK_WAIT) while another
         # process holds the file, then raises WarehouseBusy naming it.
         connect(home, wait=deadline - time.monotonic()).close()
         listener = _ProgressListener(progress)
-        with _RUN_LOCK, _environment(ROLLOUT_HOME=str(home)):
+        with _RUN_LOCK, _environment(**environment):
             try:
                 # dbt prints errors on stdout even when quiet: send them to stderr, so `--json` output stays clean.
                 with contextlib.redirect_stdout(sys.stderr):
-                    outcome = dbtRunner(callbacks=[listener]).invoke(command + flags)
+                    if target == SPARK_TARGET:   # the sources: views over the lake's folders (macros/lake_sources.sql)
+                        outcome = dbtRunner(callbacks=[listener]).invoke(
+                            ["run-operation", "lake_sources", "--target", target] + flags)
+                    if target != SPARK_TARGET or outcome.success:
+                        outcome = dbtRunner(callbacks=[listener]).invoke(command + flags)
+                if target == SPARK_TARGET and outcome.exception is None:
+                    from .lake import mirror_spark_marts
+                    mirror_spark_marts(home)
             finally:
                 _release_duckdb()
         result = _result(command, time.perf_counter() - started, outcome, listener)
@@ -180,6 +198,20 @@ def run_dbt(
     if check and not result.success:
         raise BuildFailed(result)
     return result
+
+
+def _prepare_spark(home: Path) -> Path:
+    """Before a run on the Spark target: PySpark is installed, and the lake holds the governance and quality tables
+    of this home (rolloutctl keeps them in DuckDB; Spark reads them as Parquet). Returns the lake folder."""
+    try:
+        import pyspark  # noqa: F401
+        import dbt.adapters.spark  # noqa: F401
+    except ImportError:
+        raise ConfigError("the spark target needs PySpark and dbt-spark: pip install -e '.[spark]' "
+                          "(or make test-spark)") from None
+    from .lake import publish_governance
+
+    return publish_governance(home)
 
 
 def _result(command: list[str], seconds: float, outcome, listener: "_ProgressListener") -> BuildResult:

@@ -83,8 +83,9 @@ def _print_outcome(outcome) -> None:
 @executor_option
 @click.option("--to", "rollback_to", type=phase_choice, help="With --apply: roll back to this phase, not the previous.")
 @no_build_option
+@click.option("--target", help="dbt target of profiles.yml the build runs on (default: duckdb; spark: see README).")
 @click.pass_context
-def gate(ctx, at, phase, as_json, apply, executor, rollback_to, no_build):
+def gate(ctx, at, phase, as_json, apply, executor, rollback_to, no_build, target):
     """Decide for the current phase: promote, hold, review or roll back.
 
     Brings the models up to date (unless --no-build), reads marts.gate_verdicts for the ledger's phase at its
@@ -98,9 +99,10 @@ def gate(ctx, at, phase, as_json, apply, executor, rollback_to, no_build):
       rolloutctl gate                          # decide, write the analyzer output and report
       rolloutctl gate --json --no-build        # the decision as JSON from the marts as built
       rolloutctl gate --apply --executor oncall-bot
+      rolloutctl gate --target spark           # build on Spark (sources: the Parquet lake)
     """
     outcome = actions.gate(get_home(ctx), phase=phase, at=at, rebuild=not no_build, apply=apply,
-                           executor=executor, rollback_to=rollback_to)
+                           executor=executor, rollback_to=rollback_to, target=target)
     if as_json:
         emit_json(outcome.as_json())
     else:

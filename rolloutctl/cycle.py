@@ -55,15 +55,18 @@ def build(home: Path, **dbt_options):
 
 
 def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None, rebuild: bool = True,
-             write: bool = True) -> GateRun:
-    """The decision for `phase` (default: the ledger's current phase) at its latest evaluation or at `at`."""
+             write: bool = True, target: str | None = None) -> GateRun:
+    """The decision for `phase` (default: the ledger's current phase) at its latest evaluation or at `at`.
+
+    target: the dbt target the rebuild runs on (default: the profile's, DuckDB). On Spark the build copies the marts
+    into the home's DuckDB warehouse afterwards (lake.mirror_spark_marts), so the decision is read the same way."""
     home = Path(home)
     entries = ledger.read(home)
     current = ledger.current_phase(entries)
     phase = check_phase(phase) if phase else current
     entered = ledger.last_entry_into(entries, phase) if phase == current else None
     if rebuild:
-        result = build(home, check=False)
+        result = build(home, check=False, target=target)
         if not (result.success or quality.only_data_tests_failed(result)):   # failing data tests: hold, below
             from .build import BuildFailed
             raise BuildFailed(result)
