@@ -39,6 +39,7 @@ $(SPARK_STAMP): $(STAMP)
 	touch $(SPARK_STAMP)
 
 test-spark: $(SPARK_STAMP)
+	mkdir -p build
 	ROLLOUT_SPARK_TESTS=1 $(BIN)/python -m pytest -q --basetemp=build/spark-parity tests/spark
 
 bench: install
