@@ -356,7 +356,7 @@ def _load_block(con, sink, schemas: EventSchemas, source: str, block: LineBlock,
         con.register("slow_ok", accepted)
         # The key of every accepted line: its event_id, else its file, line number and content.
         con.execute(
-            f"""create or replace temp table ingest_keys as
+            """create or replace temp table ingest_keys as
             select line_no, event_id,
                    case when event_id is null then md5($1 || ':' || line_no || ':' || line) end as line_key
             from ingest_judged where sure

@@ -55,7 +55,7 @@ import pyarrow.parquet as pq
 
 from .errors import DataError, UsageError
 from .loader import BLOCK_BYTES, IngestResult, Progress, _judge_slow, find_files, new_rows_arrow, run_ingest
-from .warehouse import connect_sink_state, creating_leftover, fsync_dir
+from .warehouse import connect_sink_state, creating_leftover, fsync_path
 
 STATE_NAME = "_state.duckdb"
 TABLES = ("events", "rejected_events", "loads", "watermarks")
@@ -164,7 +164,7 @@ class ParquetSink:
         temp = final.with_name("." + final.name.removesuffix(".parquet") + TEMP_SUFFIX)
         final.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, temp)
-        _fsync(temp)
+        fsync_path(temp)
         con.execute("insert into sink.files values (?, ?, ?, ?, ?, false, ?)",
                     [rel, str(temp.relative_to(self.root)), tbl, table.num_rows, load_id, _now()])
         self._pending.append((temp, final))
@@ -179,7 +179,7 @@ class ParquetSink:
         for temp, final in self._pending:
             self._rename(temp, final)
         for folder in {final.parent for _, final in self._pending}:
-            fsync_dir(folder)
+            fsync_path(folder)
         self._pending, self._committed = [], False
         con.execute("update sink.files set published = true where not published")
 
@@ -197,9 +197,9 @@ class ParquetSink:
         final = self.root / rel
         temp = final.with_name("." + final.name.removesuffix(".parquet") + TEMP_SUFFIX)
         pq.write_table(table, temp)
-        _fsync(temp)
+        fsync_path(temp)
         os.replace(temp, final)
-        fsync_dir(final.parent)
+        fsync_path(final.parent)
 
     def _recover(self, con) -> None:
         """What a killed run left: files committed but not renamed are renamed (roll forward); temporary files of
@@ -209,7 +209,7 @@ class ParquetSink:
             temp, final = self.root / temp_rel, self.root / rel
             if temp.exists():
                 self._rename(temp, final)
-                fsync_dir(final.parent)
+                fsync_path(final.parent)
             elif not final.exists():
                 raise DataError(f"{final}: recorded in {self.root / STATE_NAME} but missing (and no {temp.name}): "
                                 f"restore it, or ingest into a new sink folder")
@@ -220,14 +220,6 @@ class ParquetSink:
                 if temp.name.startswith("."):
                     temp.unlink()
         self.export(con)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(str(path), os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _now() -> datetime:

@@ -167,13 +167,12 @@ def create_whole(path: Path, make_tables) -> None:
             con.execute("checkpoint")
         finally:
             con.close()
-        with open(temp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        fsync_path(temp)
         try:
             os.link(temp, path)            # never replaces: a file another process linked first stays
         except FileExistsError:
             pass
-        fsync_dir(path.parent)
+        fsync_path(path.parent)
     except duckdb.Error as exc:
         raise _open_error(path, exc) from None
     finally:
@@ -236,7 +235,8 @@ def _open_error(path: Path, exc: Exception, damaged: str | None = None) -> Wareh
                           else f"cannot open the warehouse {path}: {msg}")
 
 
-def fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's entries (after a rename into it), to the disk."""
     fd = os.open(str(path), os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.warehouse import connect, fsync_dir, warehouse_path
+from ingest.warehouse import connect, fsync_path, warehouse_path
 
 from .config_check import check_seeds
 from .errors import ConfigError, DataError, UsageError
@@ -267,4 +267,4 @@ def _publish(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     finally:
         con.execute("detach published")
     tmp.replace(path)
-    fsync_dir(path.parent)
+    fsync_path(path.parent)

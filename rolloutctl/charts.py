@@ -34,7 +34,7 @@ import vl_convert as vlc
 import yaml
 
 from ingest.errors import DataError, UsageError, WarehouseBusy
-from ingest.warehouse import connect, fsync_dir
+from ingest.warehouse import connect, fsync_path
 
 PHASES = ("A-0", "A-1", "A-2", "B-0", "B-1")
 WINDOWS = ("1h", "24h", "7d")
@@ -512,7 +512,7 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def day_range(day: Date | str) -> tuple[Date, datetime, datetime]:

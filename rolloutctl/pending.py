@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from ingest.warehouse import fsync_dir
+from ingest.warehouse import fsync_path
 
 from .errors import ConfigError
 from .files import atomic_write_json
@@ -52,7 +52,7 @@ def clear(home: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         return
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def describe(plan: dict) -> str:

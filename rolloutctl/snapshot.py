@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ingest.warehouse import connect, fsync_dir, warehouse_path
+from ingest.warehouse import connect, fsync_path, warehouse_path
 
 SNAPSHOT_NAME = "analytics.duckdb"
 
@@ -36,7 +36,7 @@ def publish_snapshot(home: Path) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-        fsync_dir(target.parent)
+        fsync_path(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
     return target

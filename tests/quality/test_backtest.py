@@ -21,11 +21,6 @@ P95_1H = "A-1,a1_rollback_p95_1h,rollback,metric_value,autosave_p95,all,1h,,>,25
 
 
 @pytest.fixture
-def built(verdict_built) -> Path:
-    return verdict_built
-
-
-@pytest.fixture
 def home(verdict_copy) -> Path:
     return verdict_copy
 

@@ -15,11 +15,6 @@ from rolloutctl.cli import cli
 
 
 @pytest.fixture
-def built(verdict_built) -> Path:
-    return verdict_built
-
-
-@pytest.fixture
 def home(verdict_copy) -> Path:
     return verdict_copy
 
@@ -35,8 +30,8 @@ def budget(home: Path, phase: str) -> list[tuple]:
         con.close()
 
 
-def test_the_share_counts_every_grid_time_and_only_critical_ones(built):
-    rows = budget(built, "A-1")
+def test_the_share_counts_every_grid_time_and_only_critical_ones(verdict_built):
+    rows = budget(verdict_built, "A-1")
     p95 = [r for r in rows if r[1] == "autosave_p95"]
     # 08:15 and 08:30 hold fewer than 20 saves (insufficient_data), 08:45 and 09:00 are ok at 300 ms, and from
     # 09:15 the hour holds saves of 3000 ms: critical (above 900) at the five grid times 09:15 … 10:15
@@ -51,9 +46,9 @@ def test_the_share_counts_every_grid_time_and_only_critical_ones(built):
     assert restore[-1][2:] == (9, 0, 0, 0.0, 0.05, pytest.approx(0.05), False, True)
 
 
-def test_no_budget_where_no_threshold_applies(built):
-    assert budget(built, "A-0") == []                                   # AutoSave thresholds start in A-1
-    assert {r[1] for r in budget(built, "B-0")} == {"autosave_p95", "restore_success_rate",
+def test_no_budget_where_no_threshold_applies(verdict_built):
+    assert budget(verdict_built, "A-0") == []                                   # AutoSave thresholds start in A-1
+    assert {r[1] for r in budget(verdict_built, "B-0")} == {"autosave_p95", "restore_success_rate",
                                                    "merge_auto_success_rate"}
 
 

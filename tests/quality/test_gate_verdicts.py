@@ -18,11 +18,6 @@ DUPLICATE_TEST = "source_unique_raw_events_event_id"
 
 
 @pytest.fixture
-def built_home(verdict_built) -> Path:
-    return verdict_built
-
-
-@pytest.fixture
 def home(verdict_copy) -> Path:
     return verdict_copy
 
@@ -44,13 +39,13 @@ def verdict(home: Path, phase: str, hh_mm: str) -> dict:
         con.close()
 
 
-def test_a_grid_time_that_is_not_final_holds_what_the_rules_promote(built_home):
-    v = verdict(built_home, "B-0", "02:15")
+def test_a_grid_time_that_is_not_final_holds_what_the_rules_promote(verdict_built):
+    v = verdict(verdict_built, "B-0", "02:15")
     assert (v["gate_decisions_decision"], v["rules_decision"]) == ("promote", "promote")
     assert (v["decision"], v["reason"], v["differs_because"], v["is_final"]) == ("hold", "not_final",
                                                                                   ["not_final"], False)
     assert v["next_phase"] is None and v["deciding_rule_ids"] == []
-    final = verdict(built_home, "B-0", "01:45")
+    final = verdict(verdict_built, "B-0", "01:45")
     assert (final["decision"], final["is_final"], final["differs_because"]) == ("promote", True, [])
 
 
