@@ -9,9 +9,9 @@ from __future__ import annotations
 import fcntl
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from .errors import UsageError
 from .events import EVENT_FEATURE, event_utc_day, judge_line, load_schemas

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from rolloutctl.core.layout import EVENT_SCHEMA_DIR
+
 from .errors import ConfigError
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "events"
 MAX_LINE_BYTES = 1 << 20  # 1 MiB
 
 # Feature family per event (SPEC §3): it names the warehouse's `feature` column and the collector's folder.
@@ -68,7 +69,7 @@ class EventSchemas:
 
 
 @cache
-def load_schemas(schema_dir: Path = SCHEMA_DIR) -> EventSchemas:
+def load_schemas(schema_dir: Path = EVENT_SCHEMA_DIR) -> EventSchemas:
     """Read every schema file, check each event schema against its metaschema, compile validators once."""
     by_event: dict[str, dict] = {}
     file_of: dict[str, str] = {}
@@ -162,7 +163,3 @@ def event_utc_day(obj: dict) -> str:
         return "10000-01-01"
     return date.fromordinal(ordinal).isoformat()
 
-
-def event_time_utc(obj: dict) -> datetime:
-    """The event's time as an aware UTC datetime (raises OverflowError outside years 1-9999: see event_time_us)."""
-    return _event_time(obj).astimezone(timezone.utc)

@@ -14,7 +14,7 @@ per event), so the JSON work per line does not grow with the number of event typ
 """
 from __future__ import annotations
 
-from .events import EventSchemas, PHASE_FIELD, TIME_FIELD
+from .events import PHASE_FIELD, TIME_FIELD, EventSchemas
 
 SUPPORTED_KEYWORDS = {
     "$schema", "title", "description", "type", "properties", "required", "additionalProperties",
@@ -193,7 +193,8 @@ judged as (
     select
         line_no,
         line,
-        raw is not null and starts_with(line, '{{') and coalesce({per_event(lambda ev, s: _event_check(f, s, TIME_FIELD[ev]))}, false) as sure,
+        raw is not null and starts_with(line, '{{')
+            and coalesce({per_event(lambda ev, s: _event_check(f, s, TIME_FIELD[ev]))}, false) as sure,
         (raw.event::varchar)[2:-2] as event,
         {text_of(lambda ev: "event_id")} as event_id,
         {text_of(lambda ev: PHASE_FIELD[ev])} as phase,

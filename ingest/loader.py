@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import os
+import re
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable
 
 import duckdb
 import numpy as np
@@ -169,7 +169,7 @@ def run_ingest(con, sink, files: list[Path], *, started: float, progress: Progre
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _sha(data: bytes) -> str:
@@ -208,7 +208,8 @@ def _ingest_file(con, sink, schemas: EventSchemas, path: Path, result: IngestRes
                 result.notes.append(f"{path}: shorter than what was loaded (truncated): re-read from the start")
                 generation += 1
             elif _fingerprints(fh, consumed) != (head, tail):
-                result.notes.append(f"{path}: content before the loaded offset changed (replaced): re-read from the start")
+                result.notes.append(f"{path}: content before the loaded offset changed (replaced): "
+                                    "re-read from the start")
                 generation += 1
             else:
                 offset, line_base = consumed, lines_done
@@ -346,7 +347,8 @@ def _load_block(con, sink, schemas: EventSchemas, source: str, block: LineBlock,
         # Pass 1: the verdict and typed columns of every line, with its text (in memory, for pass 2).
         con.execute(
             "create or replace temp table ingest_judged as "
-            f"select line_no, line, sure, event, event_id, phase, event_at from ({fast_path_sql(schemas, 'ingest_batch')})"
+            "select line_no, line, sure, event, event_id, phase, event_at "
+            f"from ({fast_path_sql(schemas, 'ingest_batch')})"
         )
         undecided = con.execute(
             "select line_no, line from ingest_judged where not sure order by line_no"

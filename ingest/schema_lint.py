@@ -9,7 +9,9 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from .events import EVENT_FEATURE, SCHEMA_DIR
+from rolloutctl.core.layout import EVENT_SCHEMA_DIR
+
+from .events import EVENT_FEATURE
 from .fastpath import SUPPORTED_KEYWORDS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -30,7 +32,7 @@ def _walk(schema: dict, where: str):
             yield from _walk(schema[key], f"{where}/{key}")
 
 
-def lint(schema_dir: Path = SCHEMA_DIR) -> tuple[list[str], int]:
+def lint(schema_dir: Path = EVENT_SCHEMA_DIR) -> tuple[list[str], int]:
     """Problems found (empty when all is well) and the number of event schemas checked."""
     problems: list[str] = []
     seen: dict[str, str] = {}
@@ -72,7 +74,8 @@ def lint(schema_dir: Path = SCHEMA_DIR) -> tuple[list[str], int]:
             if "if" in schema:
                 cond, then = schema["if"], schema.get("then", {})
                 if not isinstance(cond, dict) or not isinstance(then, dict) or set(cond) - {"properties", "required"} \
-                        or any(not isinstance(s, dict) or set(s) - {"const"} for s in cond.get("properties", {}).values()):
+                        or any(not isinstance(s, dict) or set(s) - {"const"}
+                               for s in cond.get("properties", {}).values()):
                     problems.append(f"{path.name}#/$defs/{name}: `if` may hold only `required` and `const` properties")
             props = schema.get("properties", {})
             if not isinstance(props.get("event"), dict) or props["event"].get("const") != name:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import duckdb
 
+from rolloutctl.core.layout import ANALYTICS_RELPATH, WAREHOUSE_RELPATH
+
 from .errors import LOCK_WAIT_ENV, ConfigError, WarehouseBusy, WarehouseError, filesystem_advice
 
-WAREHOUSE_RELPATH = Path("warehouse") / "rollout.duckdb"
-ANALYTICS_NAME = "analytics.duckdb"   # the analysts' copy (rolloutctl.snapshot)
 DEFAULT_LOCK_WAIT = 30.0
 
 # The loader's bookkeeping: per-file state, loads and watermarks. In the warehouse beside raw.events; in a Parquet
@@ -229,7 +229,7 @@ def _open_error(path: Path, exc: Exception, damaged: str | None = None) -> Wareh
             return WarehouseError(damaged.format(path=path, msg=msg))
         return WarehouseError(
             f"the warehouse {path} is damaged ({msg}); move it aside, then put the last published copy "
-            f"(warehouse/{ANALYTICS_NAME}) in its place or rebuild it from the logs with `rolloutctl ingest`")
+            f"({ANALYTICS_RELPATH}) in its place or rebuild it from the logs with `rolloutctl ingest`")
     advice = filesystem_advice(msg)
     return WarehouseError(f"cannot open the warehouse {path}: {advice} ({msg})" if advice
                           else f"cannot open the warehouse {path}: {msg}")

@@ -95,7 +95,8 @@ def run_loop(path: str, workdir: str, limit: int) -> None:
             rows.append((obj.get("event_id"), obj["event"], obj.get("phase"), obj.get("ts"), line.decode()))
     table = pa.table({k: [r[i] for r in rows] for i, k in enumerate(["event_id", "event", "phase", "ts", "payload"])})
     con.register("t", table)
-    con.execute("create table events as select event_id, event, phase, ts::timestamptz as ts, payload::json as payload from t")
+    con.execute("create table events as "
+                "select event_id, event, phase, ts::timestamptz as ts, payload::json as payload from t")
     con.execute("checkpoint")
     seconds = time.perf_counter() - t
     _report(seconds, len(rows), rejected=bad)

@@ -62,7 +62,7 @@ def _maxrss_bytes() -> int:
 def _measure_dbt(home: str, full_refresh: bool, target_path: str) -> dict:
     import dbt.cli.main  # noqa: F401 — imported before the clock starts: a long-running process pays it once
 
-    from rolloutctl.build import run_dbt
+    from rolloutctl.warehouse.dbt_runner import run_dbt
 
     started = time.perf_counter()
     result = run_dbt(home, ["run"], select=MODELS, full_refresh=full_refresh, target_path=target_path)
@@ -105,12 +105,12 @@ def _child(args: list[str]) -> dict:
 # set-up
 
 
-def _prepare(work: Path, events: int, days: float, seed: int, cycles: int, target_path: Path) -> tuple[Path, list[Path], dict]:
+def _prepare(work: Path, events: int, days: float, seed: int, cycles: int,
+             target_path: Path) -> tuple[Path, list[Path], dict]:
     """A warehouse with everything but the last `cycles` quarter hours loaded, and one JSONL per held-back quarter."""
-    from generate_telemetry import generate
-
     from ingest.loader import ingest
-    from rolloutctl.build import run_dbt
+    from rolloutctl.simulation.telemetry import generate
+    from rolloutctl.warehouse.dbt_runner import run_dbt
 
     stamp = {"events": events, "days": days, "seed": seed, "cycles": cycles, "layout": 2}
     pristine = work / "pristine"

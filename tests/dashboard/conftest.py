@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_homes import pipeline_available, real_home, synthetic_home
+from tests.support.dashboard_homes import real_home, synthetic_home
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -18,10 +18,8 @@ def synthetic(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rollout_home(tmp_path_factory, synthetic) -> Path:
-    """The real pipeline's home (generate → ingest → dbt build) once the metric models exist; else the synthetic."""
-    if not pipeline_available():
-        return synthetic
+def rollout_home(tmp_path_factory) -> Path:
+    """The real pipeline's home (generate → ingest → dbt build)."""
     return real_home(tmp_path_factory.mktemp("pipeline-home"))
 
 

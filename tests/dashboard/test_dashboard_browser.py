@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rolloutctl.charts import SLO_CHARTS
 from rolloutctl.cli import cli
-
-from dashboard_browser import chromium, open_page
-from svg_marks import read_page
+from rolloutctl.decision.charts import SLO_CHARTS
+from tests.support.dashboard_browser import chromium, open_page
+from tests.support.svg_marks import read_page
 
 if chromium() is None:
     if os.environ.get("CI"):
@@ -114,7 +113,7 @@ def test_page_shows_each_phases_error_budget(written, visit):
                           r'<td class="num">([\d,]+) of ([\d,]+)</td>\s*<td class="num">([\d.]+)%</td>'
                           r'<td class="num">([\d.]+)%</td>', table.group(1))
         assert ("autosave_p95", "all", "1h") in {r[:3] for r in rows}, phase
-        for *_, critical, grid, share, budget in rows:
+        for *_, critical, grid, share, _budget in rows:
             n, d = int(critical.replace(",", "")), int(grid.replace(",", ""))
             assert float(share) == pytest.approx(100 * n / d, abs=0.005)
     # the regression spends A-2's save-latency budget

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rolloutctl.cli import cli
-from rolloutctl.present import dashboard_summary, gate_summary, ingest_summary
+from rolloutctl.cli.console import dashboard_summary
 
 
 def _run(*args):
@@ -53,21 +53,6 @@ def test_missing_warehouse_says_what_to_do(tmp_path):
         in result.output
 
 
-GATE = {
-    "phase": "A-2", "eval_at": "2026-11-02T21:00:00Z", "decision": "rollback", "next_phase": None,
-    "rollback_to": "A-1",
-    "rules": [
-        {"rule_id": "a2_promote_restore_qa", "kind": "promote", "value": 12, "threshold": 12, "comparator": ">=",
-         "fired": True, "status": "passed"},
-        {"rule_id": "a2_rollback_p95_critical", "kind": "rollback", "value": 3012.5, "threshold": 900,
-         "comparator": ">", "fired": True, "status": "fired"},
-        {"rule_id": "a2_rollback_crash_rate", "kind": "rollback", "value": None, "threshold": 1.05,
-         "comparator": ">", "fired": False, "status": "insufficient_data"},
-    ],
-    "metrics_file": "metrics/autosave_merge/2026-11-02.json", "report": "reports/rollout/2026-11-02.md",
-}
-
-
 def _capture(fn, obj, *, terminal: bool) -> str:
     from io import StringIO
 
@@ -76,29 +61,6 @@ def _capture(fn, obj, *, terminal: bool) -> str:
     buf = StringIO()
     fn(obj, Console(file=buf, force_terminal=terminal, color_system="standard" if terminal else None, width=100))
     return buf.getvalue()
-
-
-def test_gate_summary_plain_when_piped():
-    text = _capture(gate_summary, GATE, terminal=False)
-    assert "\x1b[" not in text
-    assert text.splitlines()[0] == "A-2 @ 2026-11-02T21:00:00Z  ROLLBACK → A-1"
-    lines = [line for line in text.splitlines() if "a2_" in line]
-    assert "a2_rollback_p95_critical" in lines[0]      # fired rules first
-    assert "3,012" in lines[0] or "3012" in lines[0]
-    assert "Lacking data (neither promote nor roll back): a2_rollback_crash_rate" in text
-    assert "next: roll back" in text and "--to A-1" in text
-
-
-def test_gate_summary_coloured_on_a_terminal():
-    text = _capture(gate_summary, GATE, terminal=True)
-    assert "\x1b[1;31mROLLBACK" in text
-
-
-def test_ingest_summary_points_at_rejects():
-    text = _capture(ingest_summary, {"files": 2, "lines": 1000, "loaded": 990, "rejected": 10, "duplicates": 0,
-                                     "pending_partial": 0, "seconds": 0.5}, terminal=False)
-    assert "rejected" in text and "10" in text
-    assert "raw.rejected_events" in text
 
 
 def test_dashboard_summary_mentions_warnings():

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ingest.errors import UsageError
 from ingest.warehouse import connect
-from rolloutctl.charts import CHART_NAMES, chart_markdown, decision_runs, load_chart_data, render_report_charts
-
-from svg_marks import read_svg
+from rolloutctl.decision.charts import CHART_NAMES, chart_markdown, decision_runs, load_chart_data, render_report_charts
+from tests.support.svg_marks import read_svg
 
 DAY = "2026-11-02"          # the synthetic rollout's A-1 → A-2 day, with the regression and the rollback
-START = datetime(2026, 11, 2, tzinfo=timezone.utc)
+START = datetime(2026, 11, 2, tzinfo=UTC)
 
 
 def _rows(home: Path, metric: str, dimension: str, *, phase: str | None = None) -> int:

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from rolloutctl.cli import cli
-from rolloutctl.demo import run_demo
+from rolloutctl.simulation.demo import run_demo
 
 
 @pytest.fixture(scope="module")

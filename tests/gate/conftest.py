@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 
 from ingest.loader import ingest
-from rolloutctl import cycle
-
-from gate_scenarios import build_events, write_governance
+from rolloutctl.warehouse import refresh
+from tests.support.gate_scenarios import build_events, write_governance
 
 
 @pytest.fixture
@@ -27,5 +26,5 @@ def scenario_home(tmp_path_factory) -> Path:
     result = ingest(home, [home / "logs"])
     assert result.rejected == 0
     write_governance(home, rca_status="draft")
-    cycle.build(home)
+    refresh.refresh(home)
     return home

@@ -13,22 +13,17 @@ import yaml
 
 from ingest.loader import ingest
 from ingest.warehouse import connect
-from rolloutctl import cycle
-
-from gate_oracle import Oracle, events_from_warehouse
-from gate_support import t
-from test_rules import compare_with_oracle
+from rolloutctl.warehouse import refresh
+from tests.support.gate_oracle import Oracle, compare_with_oracle, events_from_warehouse
+from tests.support.gate_support import t
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _plan(days: float, regression: bool) -> dict:
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import generate_telemetry
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
-    return generate_telemetry.phase_timeline(days, regression=regression)
+    from rolloutctl.simulation import telemetry
+
+    return telemetry.phase_timeline(days, regression=regression)
 
 
 def _ledger(plan: dict) -> list[dict]:
@@ -60,7 +55,7 @@ def test_marts_agree_with_the_oracle_at_every_grid_time(tmp_path, seed, events, 
     entries = _ledger(_plan(days, regression))
     (home / "governance").mkdir()
     (home / "governance" / "phase-ledger.yaml").write_text(yaml.safe_dump(entries, sort_keys=False))
-    cycle.build(home)
+    refresh.refresh(home)
 
     con = connect(home, read_only=True)
     try:

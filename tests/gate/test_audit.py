@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rolloutctl import audit, ledger
-from rolloutctl.actions import record_transition
-
-from gate_support import recorded_run
+from rolloutctl.governance import audit, ledger
+from rolloutctl.governance.actions import record_transition
+from tests.support.gate_support import recorded_run
 
 STEPS = [("promote", "A-0", "A-1", "2026-11-02T00:00:00Z"), ("promote", "A-1", "A-2", "2026-11-04T00:00:00Z"),
          ("rollback", "A-2", "A-1", "2026-11-05T06:00:00Z"), ("promote", "A-1", "A-2", "2026-11-06T00:00:00Z")]
@@ -144,3 +143,26 @@ def test_audit_verify_command(home):
     assert doc["ok"] is False
     assert {"file": _rel(home), "line": 2, "message": f"out of order: seq 1 comes after seq 2 at {_rel(home)}:1 "
                                                       f"(lines were reordered)"} in doc["problems"]
+
+
+def test_ledger_and_audit_lines_follow_the_policy_schemas(home):
+    """governance/schemas documents the two files for reviewers and other tools: what rolloutctl writes must match."""
+    import yaml
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    from rolloutctl.core.layout import POLICY_SCHEMA_DIR
+
+    lines = _history(home)
+    schemas = {name: json.loads((POLICY_SCHEMA_DIR / f"{name}.schema.json").read_text())
+               for name in ("phase-ledger", "audit-line")}
+    ledger_doc = yaml.safe_load(ledger.ledger_path(home).read_text())
+    checker = FormatChecker()
+    assert list(Draft202012Validator(schemas["phase-ledger"], format_checker=checker).iter_errors(ledger_doc)) == []
+    audit_validator = Draft202012Validator(schemas["audit-line"], format_checker=checker)
+    for line in lines:
+        assert list(audit_validator.iter_errors(json.loads(line))) == []
+    # and the schemas do reject: a ledger entry with an unknown action, an audit line without its hash
+    assert list(Draft202012Validator(schemas["phase-ledger"]).iter_errors([{**ledger_doc[0], "action": "skip"}]))
+    broken = json.loads(lines[0])
+    del broken["hash"]
+    assert list(audit_validator.iter_errors(broken))

@@ -7,15 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
-from rolloutctl import audit, cycle, flags, ledger, notify
 from rolloutctl.cli import cli
-
-from gate_scenarios import write_rca
-from gate_support import promoted_to
-from http_receiver import http_receiver
+from rolloutctl.governance import audit, flags, ledger, notify
+from rolloutctl.warehouse import refresh
+from tests.support.gate_scenarios import write_rca
+from tests.support.gate_support import promoted_to
+from tests.support.http_receiver import http_receiver
 
 SPEC_KEYS = {"phase", "eval_at", "decision", "next_phase", "rollback_to", "rules", "metrics_file", "metrics_sha256",
              "report"}
@@ -142,7 +141,7 @@ def test_apply_rollback_writes_everything_and_notifies(scenario_home, tmp_path, 
     (home / "governance" / "phase-ledger.yaml").unlink()
     shutil.rmtree(home / "reports" / "rca")
     promoted_to(home, "B-0", start="2026-01-31T00:00:00Z")     # B-0 entered at 2026-02-01T00:00
-    cycle.build(home)
+    refresh.refresh(home)
     monkeypatch.setenv(notify.TIMEOUT_ENV, "2")
     with http_receiver(500, 200) as slack, http_receiver(202) as pd:
         env = {notify.SLACK_URL_ENV: slack.url + "/hooks/secret-slack-path",
@@ -165,7 +164,7 @@ def test_apply_rollback_writes_everything_and_notifies(scenario_home, tmp_path, 
     event = json.loads((home / "logs" / "rollout" / "2026-02-01.jsonl").read_text().splitlines()[-1])
     assert (event["event"], event["phase_from"], event["phase_to"], event["trigger_metric"], event["timestamp"]) == \
         ("rollback.executed", "B-0", "A-2", "b0_rollback_merge_rate", "2026-02-01T02:00:00Z")
-    assert json.loads((home / flags.DEFAULTS_RELPATH).read_text())["phase"] == "A-2"
+    assert json.loads((home / flags.FLAG_DEFAULTS_RELPATH).read_text())["phase"] == "A-2"
     assert (home / entry.rca_file).exists()
     assert audit.verify(home) == []
     assert run(home, "audit", "verify").exit_code == 0
@@ -182,7 +181,7 @@ def test_apply_promote_and_the_ledger_sets_the_next_phase(scenario_home, tmp_pat
     home = tmp_path / "home"
     shutil.copytree(scenario_home, home)
     (home / "governance" / "phase-ledger.yaml").unlink()
-    cycle.build(home)
+    refresh.refresh(home)
     result = run(home, "gate", "--no-build", "--apply", "--executor", "bot", "--json")
     doc = json.loads(result.output)
     assert (result.exit_code, doc["phase"], doc["eval_at"], doc["decision"]) == \

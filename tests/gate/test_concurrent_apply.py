@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 from ingest.loader import ingest
-from rolloutctl import audit, ledger
-
-from gate_scenarios import build_events
+from rolloutctl.governance import audit, ledger
+from tests.support.gate_scenarios import build_events
 
 ROLLOUTCTL = Path(sys.executable).with_name("rolloutctl")
 

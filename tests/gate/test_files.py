@@ -8,13 +8,13 @@ import textwrap
 
 import pytest
 
-from rolloutctl import ledger
-from rolloutctl.errors import ActionInProgress
-from rolloutctl.files import atomic_write_text, governance_lock
+from rolloutctl.core.errors import ActionInProgress
+from rolloutctl.core.files import atomic_write_text, governance_lock
+from rolloutctl.governance import ledger
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from rolloutctl.files import governance_lock
+    from rolloutctl.core.files import governance_lock
     with governance_lock(sys.argv[1], "gate --apply by bot"):
         print("locked", flush=True)
         sys.stdin.readline()

@@ -6,17 +6,16 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from rolloutctl import flags
 from rolloutctl.cli import cli
-from rolloutctl.errors import ConfigError
-
-from gate_support import promoted_to
+from rolloutctl.core.errors import ConfigError
+from rolloutctl.governance import flags
+from tests.support.gate_support import promoted_to
 
 NO_ENV: dict = {}
 
 
 def _local(home, **values):
-    path = home / flags.LOCAL_RELPATH
+    path = home / flags.FLAG_OVERRIDE_RELPATH
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values))
 
@@ -53,12 +52,12 @@ def test_a_bad_environment_value_is_an_error(home):
 
 
 def test_push_writes_json_and_markdown_and_verify_follows_the_ledger(home):
-    assert flags.verify(home) == [f"{flags.DEFAULTS_RELPATH} is missing: run `rolloutctl flags push --phase A-0`"]
+    assert flags.verify(home) == [f"{flags.FLAG_DEFAULTS_RELPATH} is missing: run `rolloutctl flags push --phase A-0`"]
     doc = flags.write_defaults(home, "B-1", "push")
     assert doc["flags"] == {"autosave.enabled": True, "merge.precision": "stable"}
-    table = (home / flags.MARKDOWN_RELPATH).read_text()
+    table = (home / flags.FLAG_TABLE_RELPATH).read_text()
     assert "| `merge.precision` | `stable` | B-1 | everyone |" in table
-    assert flags.verify(home) == [f"{flags.DEFAULTS_RELPATH} holds phase B-1, the ledger says A-0",
+    assert flags.verify(home) == [f"{flags.FLAG_DEFAULTS_RELPATH} holds phase B-1, the ledger says A-0",
                                   "autosave.enabled is True in flags/defaults.json, False for phase A-0",
                                   "merge.precision is 'stable' in flags/defaults.json, 'legacy' for phase A-0"]
     promoted_to(home, "A-2")            # a promotion writes the defaults of the phase it enters

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from rolloutctl import notify
-
-from gate_support import promoted_to, recorded_run
-from http_receiver import http_receiver
+from rolloutctl.governance import notify
+from tests.support.gate_support import promoted_to, recorded_run
+from tests.support.http_receiver import http_receiver
 
 ROUTING_KEY = "R0UT1NGKEY-secret-0123456789"
 
@@ -113,7 +112,7 @@ def test_unconfigured_channels_write_the_outbox(home, monkeypatch):
 
 
 def test_a_rollback_completes_although_notifications_time_out(home, quick, monkeypatch):
-    from rolloutctl import actions, ledger
+    from rolloutctl.governance import actions, ledger
 
     promoted_to(home, "A-2")
     run = recorded_run(home, "A-2", "2026-11-05T06:00:00Z", "rollback", rules=["a2_rollback_p95_critical"])

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from ingest.warehouse import connect
-from rolloutctl import cycle
-
-from gate_scenarios import EXPECT, EXPECT_DECISIONS, write_rca
-from gate_support import t
+from rolloutctl.warehouse import refresh
+from tests.support.gate_oracle import compare_with_oracle
+from tests.support.gate_scenarios import EXPECT, EXPECT_DECISIONS, write_rca
+from tests.support.gate_support import t
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ def test_rule_outcome(con, key):
 
 
 def test_every_default_rule_is_seen_both_ways():
-    with open(REPO / "seeds" / "gate_rules.csv", newline="") as fh:
+    with open(REPO / "governance" / "gate_rules.csv", newline="") as fh:
         rules = {row["rule_id"] for row in csv.DictReader(fh)}
     seen: dict[str, set] = {}
     for (_p, _a, rule_id), (status, _v) in EXPECT.items():
@@ -102,7 +102,7 @@ def test_a_complete_rca_lifts_the_block(scenario_home, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(scenario_home, home)
     write_rca(home, "complete")
-    cycle.build(home)
+    refresh.refresh(home)
     con = connect(home, read_only=True)
     try:
         assert _decision(con, "A-1", "2026-01-16T00:30")[:3] == ("promote", "promote_rules_passed", "A-2")
@@ -111,33 +111,11 @@ def test_a_complete_rca_lifts_the_block(scenario_home, tmp_path):
 
 
 def test_the_independent_implementation_agrees_everywhere(con):
-    from gate_oracle import Oracle, events_from_warehouse
-    from gate_scenarios import LEDGER
+    from tests.support.gate_oracle import Oracle, events_from_warehouse
+    from tests.support.gate_scenarios import LEDGER
 
     ledger = [{**e, "effective_at": t(e["timestamp"])} for e in LEDGER]
     oracle = Oracle(events_from_warehouse(con), ledger=ledger, complete_rcas=set())
     mismatches = compare_with_oracle(con, oracle)
     assert mismatches == []
 
-
-def compare_with_oracle(con, oracle) -> list[str]:
-    from datetime import timezone
-
-    decisions = {(p, ts.astimezone(timezone.utc)): (d, n, r, sorted(ids)) for p, ts, d, n, r, ids in con.execute(
-        "select phase, eval_at, decision, next_phase, rollback_to, deciding_rule_ids from marts.gate_decisions"
-    ).fetchall()}
-    statuses = {(p, ts.astimezone(timezone.utc), rid): st for p, ts, rid, st in con.execute(
-        "select phase, eval_at, rule_id, status from marts.gate_rule_results").fetchall()}
-    mismatches, seen = [], 0
-    for d in oracle.all_decisions():
-        seen += 1
-        expected = (d.decision, d.next_phase, d.rollback_to, sorted(d.deciding))
-        got = decisions.get((d.phase, d.eval_at))
-        if got != expected:
-            mismatches.append(f"{d.phase} {d.eval_at}: marts {got}, oracle {expected}")
-        for rule_id, outcome in d.rules.items():
-            got_status = statuses.get((d.phase, d.eval_at, rule_id))
-            if got_status != outcome.status:
-                mismatches.append(f"{d.phase} {d.eval_at} {rule_id}: marts {got_status}, oracle {outcome.status}")
-    assert seen == len(decisions), "the grids differ"
-    return mismatches[:20]

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from ingest.schema_lint import lint
-from ingest_support import JSON_KEYS, SCHEMA_DIR, cli, count
+from tests.support.ingest_support import JSON_KEYS, SCHEMA_DIR, cli, count
 
 SAVE = ('{"event":"autosave.save.completed","ts":"2026-03-01T12:00:00+05:30","phase":"A-1","feature":"autosave",'
         '"duration_ms":%s,"retry_count":0,"bytes":1}')
@@ -105,7 +105,7 @@ def test_rolloutctl_home_env_is_honoured(tmp_path):
     import os
     import subprocess
 
-    from ingest_support import ROLLOUTCTL
+    from tests.support.ingest_support import ROLLOUTCTL
     env = {**os.environ, "ROLLOUT_HOME": str(tmp_path / "envhome")}
     proc = subprocess.run([str(ROLLOUTCTL), "ingest", "--json", str(logs(tmp_path, "1"))], capture_output=True,
                           env=env, cwd=tmp_path)
@@ -202,7 +202,7 @@ def _run_on_terminal(args: list[str]) -> tuple[int, bytes, bytes]:
     import pty
     import subprocess
 
-    from ingest_support import ROLLOUTCTL
+    from tests.support.ingest_support import ROLLOUTCTL
     master, slave = pty.openpty()
     proc = subprocess.Popen([str(ROLLOUTCTL), *args], stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)

@@ -9,10 +9,10 @@ import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
-from event_lines import NAMES, random_valid_event
 from ingest.collector import collect
 from ingest.loader import ingest
-from ingest_support import FEATURE_OF, ROLLOUTCTL, cli, reference_verdict, time_field, utc_micros
+from tests.support.event_lines import NAMES, random_valid_event
+from tests.support.ingest_support import FEATURE_OF, ROLLOUTCTL, cli, reference_verdict, time_field, utc_micros
 
 SESSION = {"event": "app.session.ended", "ts": "2026-03-01T12:00:00Z", "phase": "A-0", "crashed": False}
 
@@ -92,7 +92,8 @@ def test_no_event_field_can_steer_the_path_outside_the_log_folder(tmp_path):
 
 def test_times_at_the_calendar_edges_are_filed_under_their_utc_date(tmp_path):
     lines = [enc({**SESSION, "ts": "0001-01-01T00:30:00+01:00"}), enc({**SESSION, "ts": "9999-12-31t23:30:00-01:00"}),
-             enc({**SESSION, "ts": "2024-02-29T23:00:00-02:00"}), json.dumps({**SESSION, "ts": "2026-03-01T12:00:00Z\n"}).encode()]
+             enc({**SESSION, "ts": "2024-02-29T23:00:00-02:00"}),
+             json.dumps({**SESSION, "ts": "2026-03-01T12:00:00Z\n"}).encode()]
     result = collect(tmp_path / "logs", [("in", lines)])
     assert result.written == 4
     assert set(files_under(tmp_path / "logs")) == {"app/0000-12-31.jsonl", "app/10000-01-01.jsonl",

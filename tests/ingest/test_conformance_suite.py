@@ -19,7 +19,6 @@ Cases using keywords the fast path does not translate are skipped with the reaso
 """
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -30,11 +29,11 @@ import pyarrow as pa
 import pytest
 from jsonschema import Draft202012Validator
 
-from event_lines import DATETIMES
 from ingest.events import judge_line, load_schemas
 from ingest.fastpath import SUPPORTED_KEYWORDS, fast_path_sql
 from ingest.schema_lint import lint
-from ingest_support import SCHEMA_DIR, strict_loads
+from tests.support.event_lines import DATETIMES
+from tests.support.ingest_support import SCHEMA_DIR, strict_loads
 
 SUITE = Path("/work/shared/conformance/json-schema-test-suite/draft2020-12")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -124,7 +123,7 @@ def keywords_of(schema) -> set[str]:
     if isinstance(schema, bool):
         return set()
     found = set(schema)
-    for name, sub in schema.get("properties", {}).items():
+    for sub in schema.get("properties", {}).values():
         found |= keywords_of(sub)
     for key in ("additionalProperties", "if", "then", "else", "not", "items", "propertyNames", "contains"):
         if isinstance(schema.get(key), dict):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from event_lines import dump
 from ingest.loader import ingest
-from ingest_support import MIB, count, rows
+from tests.support.event_lines import dump
+from tests.support.ingest_support import MIB, count, rows
 
 SAVE = {"event": "autosave.save.completed", "ts": "2026-03-01T12:00:00Z", "phase": "A-1", "feature": "autosave",
         "duration_ms": 250.5, "retry_count": 0, "bytes": 2048}
@@ -114,7 +114,8 @@ VIOLATIONS = [
     (LOCK, {"code": 17}, None, "$.code", "code: 17 is not of type 'string'"),
     (SAVE, {"phase": "C-9"}, None, "$.phase", f"phase: 'C-9' is not one of {PHASES}"),
     (ROLLBACK, {"phase_to": "b-1"}, None, "$.phase_to", f"phase_to: 'b-1' is not one of {PHASES}"),
-    (MERGE, {"precision": "exact"}, None, "$.precision", "precision: 'exact' is not one of ['legacy', 'beta', 'stable']"),
+    (MERGE, {"precision": "exact"}, None, "$.precision",
+     "precision: 'exact' is not one of ['legacy', 'beta', 'stable']"),
     (SAVE, {"feature": "merge"}, None, "$.feature", "feature: 'autosave' was expected"),
     (SAVE, {"ts": "2026-02-30T00:00:00Z"}, None, "$.ts", "ts: '2026-02-30T00:00:00Z' is not a 'date-time'"),
     (SAVE, {"ts": "2026-03-01T12:00:00"}, None, "$.ts", "ts: '2026-03-01T12:00:00' is not a 'date-time'"),

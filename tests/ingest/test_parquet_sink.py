@@ -19,7 +19,7 @@ import pytest
 
 from ingest.loader import ingest
 from ingest.parquet_sink import STATE_NAME, TEMP_SUFFIX, ingest_parquet
-from ingest_support import FEATURE_OF, JSON_KEYS, REPO, cli
+from tests.support.ingest_support import FEATURE_OF, JSON_KEYS, REPO, cli
 
 BLOCK = 256 * 1024   # a block per file or so: several commits per run, so kills land between and inside them
 COUNTS = ("files", "lines", "loaded", "rejected", "duplicates", "pending_partial")
@@ -226,7 +226,8 @@ def test_a_kill_at_any_step_then_a_rerun_equals_one_clean_run(step, k, logs, duc
     folder = tmp_path / "sink"
     env = {key: v for key, v in os.environ.items() if not key.startswith("ROLLOUT_")}
     env.update(PYTHONPATH=str(REPO), ROLLOUT_INGEST_BLOCK_BYTES=str(BLOCK))
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("parquet_crash.py")), step, str(k), "--",
+    harness = Path(__file__).resolve().parents[1] / "support" / "parquet_crash.py"
+    proc = subprocess.run([sys.executable, str(harness), step, str(k), "--",
                            "ingest", "--json", "--sink", "parquet", str(folder), str(logs)],
                           env=env, cwd=REPO, capture_output=True, timeout=120)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]

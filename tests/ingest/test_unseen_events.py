@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from event_lines import random_valid_event, surely_invalid
-from ingest_support import expect, ingest_json, rows
+from tests.support.event_lines import random_valid_event, surely_invalid
+from tests.support.ingest_support import expect, ingest_json, rows
 
 
 def build(root: Path, seed: int) -> dict:

@@ -12,11 +12,32 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
-from event_lines import (DATETIMES, EVENT_IDS, NAMES, NOT_OBJECTS, NUMBER_TOKENS, STRINGS, WRONG_TYPES, Pairs,
-                         Raw, dump, encode, file_lines, random_valid_event)
 from ingest.loader import ingest
-from ingest_support import (FEATURE_OF, SCHEMAS, expect, has_surrogate, phase_field, rows, time_field,
-                            utc_micros)
+from tests.support.event_lines import (
+    DATETIMES,
+    EVENT_IDS,
+    NAMES,
+    NOT_OBJECTS,
+    NUMBER_TOKENS,
+    STRINGS,
+    WRONG_TYPES,
+    Pairs,
+    Raw,
+    dump,
+    encode,
+    file_lines,
+    random_valid_event,
+)
+from tests.support.ingest_support import (
+    FEATURE_OF,
+    SCHEMAS,
+    expect,
+    has_surrogate,
+    phase_field,
+    rows,
+    time_field,
+    utc_micros,
+)
 
 
 def complete_lines(data: bytes) -> tuple[list[bytes], int]:

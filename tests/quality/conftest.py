@@ -3,12 +3,9 @@ tests/gate (gate_scenarios)."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gate"))
 
 
 @pytest.fixture(scope="session")
@@ -21,13 +18,13 @@ def verdict_built(tmp_path_factory) -> Path:
     """The verdict rollout (verdict_home.py), ingested and built once: A-1's saves at 300 ms from 08:00, then
     3000 ms from 09:00, so A-1 rolls back from 09:15 (p95 over 1 h above the 900 ms critical level)."""
     from ingest.loader import ingest
-    from rolloutctl import cycle
-    from verdict_home import write_events
+    from rolloutctl.warehouse import refresh
+    from tests.support.verdict_home import write_events
 
     home = tmp_path_factory.mktemp("verdicts") / "home"
     home.mkdir()
     assert ingest(home, [write_events(home)]).rejected == 0
-    cycle.build(home)
+    refresh.refresh(home)
     return home
 
 

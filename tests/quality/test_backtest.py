@@ -11,12 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.warehouse import warehouse_path
-from rolloutctl.build import PROJECT_DIR
 from rolloutctl.cli import cli
+from rolloutctl.warehouse.dbt_runner import PROJECT_DIR
 
-
-RULES = PROJECT_DIR / "seeds" / "gate_rules.csv"
-THRESHOLDS = PROJECT_DIR / "seeds" / "metric_thresholds.csv"
+RULES = PROJECT_DIR / "governance" / "gate_rules.csv"
+THRESHOLDS = PROJECT_DIR / "governance" / "metric_thresholds.csv"
 P95_1H = "A-1,a1_rollback_p95_1h,rollback,metric_value,autosave_p95,all,1h,,>,2500,"
 
 

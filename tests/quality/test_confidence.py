@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -14,13 +14,13 @@ from click.testing import CliRunner
 
 from ingest.loader import ingest
 from ingest.warehouse import warehouse_path
-from rolloutctl.build import PROJECT_DIR, run_dbt
 from rolloutctl.cli import cli
+from rolloutctl.warehouse.dbt_runner import PROJECT_DIR, run_dbt
 
 Z = 1.959963984540054
 MODELS = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
-DAY = datetime(2026, 4, 1, tzinfo=timezone.utc)
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data-tests")
+DAY = datetime(2026, 4, 1, tzinfo=UTC)
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "governance", "data-tests")
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
@@ -90,7 +90,7 @@ def project_with_rules(tmp_path: Path, edit: tuple[str, str]) -> Path:
     for name in PROJECT_FILES:
         src = PROJECT_DIR / name
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, project / name)
-    rules = project / "seeds" / "gate_rules.csv"
+    rules = project / "governance" / "gate_rules.csv"
     text = rules.read_text()
     assert edit[0] in text
     rules.write_text(text.replace(edit[0], edit[1]))

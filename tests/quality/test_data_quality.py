@@ -7,13 +7,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from test_finality import saves, sessions
 
 from ingest.loader import ingest
 from ingest.warehouse import connect, warehouse_path
-from rolloutctl import cycle, quality
-from rolloutctl.build import BuildFailed, run_dbt
-
-from test_finality import saves, sessions
+from rolloutctl.warehouse import refresh, test_failures
+from rolloutctl.warehouse.dbt_runner import BuildFailed, run_dbt
 
 MODELS = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 DUPLICATE_TEST = "source_unique_raw_events_event_id"
@@ -73,7 +72,7 @@ def test_only_the_24_hours_up_to_the_latest_ingest_count(tmp_path, dbt_target):
 @pytest.fixture
 def built(tmp_path) -> Path:
     load(tmp_path, "a.jsonl", saves("10:00", "12:00") + sessions("10:00", "12:00"))
-    cycle.build(tmp_path)
+    refresh.refresh(tmp_path)
     return tmp_path
 
 
@@ -89,9 +88,9 @@ def test_a_failing_data_test_is_recorded_and_the_marts_still_follow_the_data(bui
     duplicate_an_event_id(built)
     load(built, "b.jsonl", saves("12:01", "12:40"))                    # new data the marts must show
     with pytest.raises(BuildFailed) as failed:                         # `rolloutctl build` still fails
-        cycle.build(built)
+        refresh.refresh(built)
     assert DUPLICATE_TEST in [f.name for f in failed.value.result.failures]
-    assert quality.recorded_test_failures(built) == [DUPLICATE_TEST]
+    assert test_failures.recorded_test_failures(built) == [DUPLICATE_TEST]
     dq = data_quality(built)
     assert dq["failing_tests"] == [DUPLICATE_TEST] and dq["has_failing_tests"] and not dq["is_ok"]
     con = duckdb.connect(str(warehouse_path(built)), read_only=True)
@@ -104,11 +103,11 @@ def test_a_failing_data_test_is_recorded_and_the_marts_still_follow_the_data(bui
 
 def test_the_next_clean_build_clears_the_finding(built):
     duplicate_an_event_id(built)
-    result = cycle.build(built, check=False)
-    assert quality.only_data_tests_failed(result)
+    result = refresh.refresh(built, check=False)
+    assert test_failures.only_data_tests_failed(result)
     con = connect(built)
     con.execute("update raw.events set event_id = null where event_id = 'dup'")
     con.close()
-    assert cycle.build(built).success
-    assert quality.recorded_test_failures(built) == []
+    assert refresh.refresh(built).success
+    assert test_failures.recorded_test_failures(built) == []
     assert data_quality(built)["failing_tests"] == []

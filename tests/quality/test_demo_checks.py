@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.warehouse import warehouse_path
-from rolloutctl import ledger
-from rolloutctl.build import PROJECT_DIR
 from rolloutctl.cli import cli
-from rolloutctl.demo import run_demo
-from rolloutctl.timefmt import iso_z, parse_utc
+from rolloutctl.core.timestamps import iso_z, parse_utc
+from rolloutctl.governance import ledger
+from rolloutctl.simulation.demo import run_demo
+from rolloutctl.warehouse.dbt_runner import PROJECT_DIR
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def demo(tmp_path_factory):
 
 
 def seed(tmp_path, name: str, old: str, new: str):
-    text = (PROJECT_DIR / "seeds" / f"{name}.csv").read_text()
+    text = (PROJECT_DIR / "governance" / f"{name}.csv").read_text()
     assert old in text
     path = tmp_path / f"{name}.csv"
     path.write_text(text.replace(old, new))
@@ -47,7 +47,8 @@ def test_audit_replay_confirms_every_entry(demo):
 
 def test_loosened_seeds_make_the_regression_rollback_disappear(demo, tmp_path):
     rollback = next(e for e in ledger.read(demo.home) if e.action == "rollback")
-    rules = seed(tmp_path, "gate_rules", "A-2,a2_rollback_breach_hours,rollback,daily_breach_hours,autosave_p95,all,1h,,>=,3,",
+    rules = seed(tmp_path, "gate_rules",
+                 "A-2,a2_rollback_breach_hours,rollback,daily_breach_hours,autosave_p95,all,1h,,>=,3,",
                  "A-2,a2_rollback_breach_hours,rollback,daily_breach_hours,autosave_p95,all,1h,,>=,8,")
     thresholds = seed(tmp_path, "metric_thresholds", "autosave_p95,all,1h,above,700,900,",
                       "autosave_p95,all,1h,above,700,4000,")

@@ -13,7 +13,6 @@ from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
 
 
-
 @pytest.fixture
 def home(verdict_copy) -> Path:
     return verdict_copy

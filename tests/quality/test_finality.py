@@ -1,10 +1,10 @@
 """A grid time T is final once the watermark of every finality stream that the phase's rules read, and that has
-events in the phase, is at least T + its allowed lateness (seeds/watermark_lateness: 5 minutes; QA results and
+events in the phase, is at least T + its allowed lateness (governance/watermark_lateness: 5 minutes; QA results and
 rollbacks never hold T back)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -12,10 +12,10 @@ import pytest
 
 from ingest.loader import ingest
 from ingest.warehouse import warehouse_path
-from rolloutctl.build import run_dbt
+from rolloutctl.warehouse.dbt_runner import run_dbt
 
 MODELS = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
-UTC = timezone.utc
+UTC = UTC
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 
 

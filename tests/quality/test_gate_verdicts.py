@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from ingest.warehouse import connect, warehouse_path
 from rolloutctl.cli import cli
-
-from verdict_home import ingest_bad_lines
+from tests.support.verdict_home import ingest_bad_lines
 
 DUPLICATE_TEST = "source_unique_raw_events_event_id"
 

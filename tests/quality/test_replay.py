@@ -11,12 +11,12 @@ from click.testing import CliRunner
 
 from ingest.loader import ingest
 from ingest.warehouse import connect
-from rolloutctl import actions, audit, replay
 from rolloutctl.cli import cli
-from rolloutctl.scratch import DECISION_SEEDS, seed_hashes
-
-from gate_support import promoted_to
-from verdict_home import write_events
+from rolloutctl.governance import actions, audit
+from rolloutctl.verification import replay
+from rolloutctl.verification.scratch import DECISION_SEEDS, seed_hashes
+from tests.support.gate_support import promoted_to
+from tests.support.verdict_home import write_events
 
 
 def run(home: Path, *args: str):

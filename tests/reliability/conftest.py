@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "gate"))
 
 
 @pytest.fixture(scope="session")
@@ -28,15 +26,14 @@ def cli_env(dbt_target) -> dict:
 @pytest.fixture(scope="session")
 def promote_home(tmp_path_factory, dbt_target) -> Path:
     """A-0 of the hand-made rollout, ingested and built: `gate` says promote to A-1. Copy it before changing it."""
-    from gate_scenarios import build_events
-
     from ingest.loader import ingest
-    from rolloutctl import cycle
+    from rolloutctl.warehouse import refresh
+    from tests.support.gate_scenarios import build_events
 
     home = tmp_path_factory.mktemp("promote") / "home"
     events = build_events()
     events.lines = [e for e in events.lines if e["phase"] == "A-0"]
     events.write(home / "logs" / "a0.jsonl")
     assert ingest(home, [home / "logs"]).rejected == 0
-    cycle.build(home, target_path=dbt_target)
+    refresh.refresh(home, target_path=dbt_target)
     return home

@@ -24,12 +24,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rolloutctl import audit, flags, ledger
-from rolloutctl.pending import PENDING_RELPATH
+from rolloutctl.governance import audit, flags, ledger
+from rolloutctl.governance.pending import PENDING_RELPATH
+from tests.support.reliability_support import ROOT, copy_home, rolloutctl
 
-from reliability_support import ROOT, copy_home, rolloutctl
-
-CRASHPOINT = Path(__file__).with_name("crashpoint.py")
+CRASHPOINT = Path(__file__).resolve().parents[1] / "support" / "crashpoint.py"
 FULL = os.environ.get("ROLLOUT_RELIABILITY_FULL") == "1"
 
 COMMANDS = {
@@ -59,11 +58,11 @@ def governance_state(home: Path, torn_lines: list | None = None) -> dict:
                         for e in ledger.read(home)]}
     lines, problems = audit.read_lines(home)
     assert not problems, problems
-    state["audit"] = [(l.record["seq"], l.record["action"], l.record.get("ledger_entry"), l.record.get("phase_to"))
-                      for l in lines]
-    defaults = home / flags.DEFAULTS_RELPATH
+    state["audit"] = [(a.record["seq"], a.record["action"], a.record.get("ledger_entry"), a.record.get("phase_to"))
+                      for a in lines]
+    defaults = home / flags.FLAG_DEFAULTS_RELPATH
     state["flags"] = json.loads(defaults.read_text())["phase"] if defaults.exists() else None
-    md = home / flags.MARKDOWN_RELPATH
+    md = home / flags.FLAG_TABLE_RELPATH
     state["flags_md"] = re.search(r"phase \*\*(.+?)\*\*", md.read_text()).group(1) if md.exists() else None
     queue = home / "incident_queue.json"
     state["queue"] = [(q["id"], q["action"]) for q in json.loads(queue.read_text())] if queue.exists() else []

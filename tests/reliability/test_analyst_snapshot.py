@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 
 from ingest.loader import ingest
-from rolloutctl.snapshot import publish_snapshot, snapshot_path
+from rolloutctl.core.layout import analytics_file
+from rolloutctl.warehouse.analyst_snapshot import publish as publish_snapshot
 
 ANALYST = textwrap.dedent("""
     import sys, duckdb
@@ -35,7 +36,7 @@ def test_open_analyst_session_survives_four_cycles(tmp_path):
     logs.mkdir()
     ingest(home, [_events_file(logs / "day1.jsonl", 0, 100)])
     publish_snapshot(home)
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(snapshot_path(home))], stdin=subprocess.PIPE,
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(analytics_file(home))], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True)
     try:
         assert analyst.stdout.readline().strip() == "ready"
@@ -49,7 +50,7 @@ def test_open_analyst_session_survives_four_cycles(tmp_path):
             # The open session still answers, from the snapshot it opened.
             assert int(analyst.stdout.readline()) == 100
             # A new session sees the latest build.
-            con = duckdb.connect(str(snapshot_path(home)), read_only=True)
+            con = duckdb.connect(str(analytics_file(home)), read_only=True)
             assert con.execute("select count(*) from raw.events").fetchall()[0][0] == 100 * (cycle + 1)
             con.close()
     finally:

@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 
 from ingest.warehouse import warehouse_path
-from rolloutctl import audit, ledger
-
-from reliability_support import ROOT, copy_home, one_line_error, rolloutctl, warehouse_tables
+from rolloutctl.governance import audit, ledger
+from tests.support.reliability_support import ROOT, copy_home, one_line_error, rolloutctl, warehouse_tables
 
 NOBODY = 65534
 
@@ -119,7 +118,7 @@ def test_ingest_on_a_full_disk_commits_nothing_half_and_a_rerun_loads_everything
                                                                                      cli_env):
     with tmpfs(tmp_path / "disk", "3m") as disk:
         home = disk / "home"
-        for attempt in range(2):            # fails, and fails again the same way while the disk is still full
+        for _attempt in range(2):            # fails, and fails again the same way while the disk is still full
             proc = rolloutctl(home, "ingest", str(logs), env=cli_env)
             error = one_line_error(proc)
             assert proc.returncode == 1

@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 
 import duckdb
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest.loader import ingest
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reliability_support import ROLLOUTCTL, ROOT, warehouse_tables
+from tests.support.reliability_support import ROLLOUTCTL, ROOT, warehouse_tables
 
 SEED = int(os.environ.get("ROLLOUT_KILL_SEED") or random.SystemRandom().randrange(1, 10**6))
 

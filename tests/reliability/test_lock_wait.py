@@ -13,8 +13,7 @@ import duckdb
 import pytest
 
 from ingest.warehouse import warehouse_path
-
-from reliability_support import ROLLOUTCTL, ROOT, copy_home, one_line_error, rolloutctl
+from tests.support.reliability_support import ROLLOUTCTL, ROOT, copy_home, one_line_error, rolloutctl
 
 HOLDER = textwrap.dedent("""
     import sys, duckdb
@@ -86,8 +85,8 @@ def _wait_for_line(stream, text: str) -> list[str]:
 
 @pytest.mark.parametrize("how", ["gate-no-build", "run_dbt"])
 def test_waiting_command_proceeds_once_the_holder_leaves(home, how, cli_env):
-    if how == "run_dbt":        # rolloutctl.build.run_dbt's own path to the file, as the gate's build takes it
-        argv = [sys.executable, "-c", "import sys; from rolloutctl.build import run_dbt; "
+    if how == "run_dbt":        # dbt_runner.run_dbt's own path to the file, as the gate's build takes it
+        argv = [sys.executable, "-c", "import sys; from rolloutctl.warehouse.dbt_runner import run_dbt; "
                 "r = run_dbt(sys.argv[1], ['run'], select='stg_ingest__loads'); print('ok', r.success)", str(home)]
     else:
         argv = [*ROLLOUTCTL, "--home", str(home), "gate", "--no-build", "--json"]

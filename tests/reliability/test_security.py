@@ -15,12 +15,11 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from reliability_support import ROLLOUTCTL, ROOT, copy_home, one_line_error, rolloutctl, warehouse_tables
+from tests.support.reliability_support import ROLLOUTCTL, ROOT, copy_home, one_line_error, rolloutctl, warehouse_tables
 
 # ---- path traversal
 
@@ -127,20 +126,23 @@ ALLOWED = {
         "SQL generated from the event schemas (files of this repository); their literals go through _quoted",
     ("ingest/loader.py", "e"): "EVENT_FEATURE, the fixed event → feature table (_FEATURE_CASE)",
     ("ingest/loader.py", "f"): "EVENT_FEATURE, the fixed event → feature table (_FEATURE_CASE)",
-    ("rolloutctl/charts.py", "c.metric"): "SLO_CHARTS, a constant of the module",
-    ("rolloutctl/charts.py", "c.dimension"): "SLO_CHARTS, a constant of the module",
-    ("rolloutctl/charts.py", "f.replace('m.', 'd.')"): "the constant filters above (text with ? placeholders)",
-    ("rolloutctl/dashboard.py", "sql"): "_rows' own parameter: its callers are scanned (SQL_HELPERS)",
-    ("rolloutctl/gate.py", "sql"): "_query's own parameter: its callers are scanned (SQL_HELPERS)",
-    ("rolloutctl/scratch.py", "table"): "loop over a constant tuple of raw/governance table names",
-    ("rolloutctl/scratch.py", "col"): "loop over a constant tuple of column expressions",
-    ("rolloutctl/scratch.py", "governance_sync.GOVERNANCE_DDL"): "constant DDL",
-    ("rolloutctl/backtest.py", "table"): "the backtest.* tables this module created, read back from duckdb_tables()",
-    ("rolloutctl/lake.py", "query"): "write_table's own parameter: publish_governance passes constant queries",
-    ("rolloutctl/lake.py", "governance_sync.GOVERNANCE_DDL"): "constant DDL",
-    ("rolloutctl/lake.py", "quality.QUALITY_DDL"): "constant DDL",
-    ("rolloutctl/lake.py", "name"): "Spark's own table names in marts, read back from its catalog (show tables)",
-    ("rolloutctl/lake.py", "schema"): "marts or staging, constants of the module",
+    ("rolloutctl/decision/charts.py", "c.metric"): "SLO_CHARTS, a constant of the module",
+    ("rolloutctl/decision/charts.py", "c.dimension"): "SLO_CHARTS, a constant of the module",
+    ("rolloutctl/decision/charts.py", "f.replace('m.', 'd.')"): "the constant filters above (text with ? placeholders)",
+    ("rolloutctl/decision/dashboard.py", "sql"): "_rows' own parameter: its callers are scanned (SQL_HELPERS)",
+    ("rolloutctl/decision/verdict.py", "sql"): "_query's own parameter: its callers are scanned (SQL_HELPERS)",
+    ("rolloutctl/verification/scratch.py", "table"): "loop over a constant tuple of raw/governance table names",
+    ("rolloutctl/verification/scratch.py", "col"): "loop over a constant tuple of column expressions",
+    ("rolloutctl/verification/scratch.py", "governance_mirror.GOVERNANCE_DDL"): "constant DDL",
+    ("rolloutctl/verification/backtest.py", "table"):
+        "the backtest.* tables this module created, read back from duckdb_tables()",
+    ("rolloutctl/warehouse/spark_lake.py", "query"):
+        "write_table's own parameter: publish_governance passes constant queries",
+    ("rolloutctl/warehouse/spark_lake.py", "governance_mirror.GOVERNANCE_DDL"): "constant DDL",
+    ("rolloutctl/warehouse/spark_lake.py", "test_failures.QUALITY_DDL"): "constant DDL",
+    ("rolloutctl/warehouse/spark_lake.py", "name"):
+        "Spark's own table names in marts, read back from its catalog (show tables)",
+    ("rolloutctl/warehouse/spark_lake.py", "schema"): "marts or staging, constants of the module",
     ("scripts/bench_ingest.py", "k"): "TYPED_COLUMNS, a constant of the benchmark",
     ("scripts/bench_ingest.py", "v"): "TYPED_COLUMNS, a constant of the benchmark",
 }

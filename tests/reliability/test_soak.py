@@ -15,13 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reliability_support import ROOT
+from tests.support.reliability_support import ROOT
 
 CYCLES = int(os.environ.get("ROLLOUT_SOAK_CYCLES", "24"))
 
 
 def test_cycles_on_a_growing_warehouse_equal_one_full_build(tmp_path, dbt_target, cli_env):
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("soak.py")), str(tmp_path), "--cycles",
+    soak = Path(__file__).resolve().parents[1] / "support" / "soak.py"
+    proc = subprocess.run([sys.executable, str(soak), str(tmp_path), "--cycles",
                            str(CYCLES), "--events", "40000", "--target-path", str(dbt_target)],
                           env=cli_env, cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,11 +1,11 @@
-"""The error budget column of seeds/metric_thresholds.csv (critical_budget_share): a thresholds file written before
+"""The error budget column of governance/metric_thresholds.csv (critical_budget_share): a thresholds file written before
 it existed (a recorded seed copy replayed, an older backtest candidate) is read with the project's budgets."""
 from __future__ import annotations
 
 import csv
 import io
 
-from rolloutctl.scratch import DEFAULT_BUDGET_SHARE, check_seed_file, seed_path, with_budget_column
+from rolloutctl.verification.scratch import DEFAULT_BUDGET_SHARE, check_seed_file, seed_path, with_budget_column
 
 OLD = ("metric,dimension,window,breach_when,warn_level,critical_level,min_samples,applies_from_phase,description\n"
        'autosave_p95,all,1h,above,700,900,20,A-1,"Save p95, 1 h"\n'

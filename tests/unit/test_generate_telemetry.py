@@ -1,18 +1,20 @@
-"""scripts/generate_telemetry.py: schema-valid, deterministic, phase-ordered, healthy unless told otherwise."""
+"""rolloutctl.simulation.telemetry (scripts/generate_telemetry.py): schema-valid, deterministic, phase-ordered,
+healthy unless told otherwise."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
+
+from rolloutctl.simulation import telemetry
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "generate_telemetry.py"
@@ -31,15 +33,7 @@ FEATURE = {
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$")
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("generate_telemetry", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["generate_telemetry"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gt = _load()
+gt = telemetry
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +237,8 @@ def test_event_shares_follow_time_and_mix():
 
 def test_timeline_start_and_offsets():
     tl = gt.phase_timeline(10, "2026-11-01T09:00:00+09:00")
-    assert tl["start"].startswith("2026-11-01T00:00:00") and tl["phases"][0]["start_ms"] == _utc_ms("2026-11-01T00:00:00Z")
+    assert tl["start"].startswith("2026-11-01T00:00:00")
+    assert tl["phases"][0]["start_ms"] == _utc_ms("2026-11-01T00:00:00Z")
     assert tl["regression"] is None
     with pytest.raises(ValueError):
         gt.phase_timeline(10, "2026-11-01T00:00:00")  # no offset
@@ -403,7 +398,7 @@ def test_out_dir_collector_layout(tmp_path):
             o = json.loads(line)
             assert FEATURE[o["event"]] == f.parent.name
             t = _utc_ms(o["ts"])
-            assert datetime.fromtimestamp(t / 1000, timezone.utc).strftime("%Y-%m-%d") + ".jsonl" == f.name
+            assert datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%d") + ".jsonl" == f.name
             times.append(t)
             lines.append(line)
         assert times == sorted(times)

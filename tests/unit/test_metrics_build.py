@@ -1,10 +1,10 @@
-"""rolloutctl.build.run_dbt: dbt through its Python API, progress, failures, and the DuckDB file released."""
+"""dbt_runner.run_dbt: dbt through its Python API, progress, failures, and the DuckDB file released."""
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import numpy as np
@@ -12,8 +12,8 @@ import pytest
 
 from ingest.errors import WarehouseBusy
 from ingest.warehouse import connect, warehouse_path
-from metrics_reference import insert_events, random_events
-from rolloutctl.build import BuildFailed, BuildResult, run_dbt
+from rolloutctl.warehouse.dbt_runner import BuildFailed, BuildResult, run_dbt
+from tests.support.metrics_reference import insert_events, random_events
 
 SELECT = "+metrics_windowed"
 MODELS_AND_SEEDS = ["build", "--resource-type", "model", "--resource-type", "seed"]
@@ -26,7 +26,7 @@ def dbt_target(tmp_path_factory):
 
 @pytest.fixture
 def home(tmp_path):
-    events = random_events(np.random.default_rng(3), 40, start=datetime(2026, 6, 1, tzinfo=timezone.utc), hours=5)
+    events = random_events(np.random.default_rng(3), 40, start=datetime(2026, 6, 1, tzinfo=UTC), hours=5)
     insert_events(tmp_path, events)
     return tmp_path
 
@@ -80,11 +80,12 @@ def test_a_file_held_by_another_process_is_reported(home, dbt_target, monkeypatc
 
 
 def test_failures_are_returned_or_raised(home, dbt_target):
-    con = connect(home)  # an event whose phase is not in seeds/phase_flags.csv breaks a relationships test
+    con = connect(home)  # an event whose phase is not in governance/phase_flags.csv breaks a relationships test
     con.execute("update raw.events set phase = 'Z-9' where rowid = (select min(rowid) from raw.events)")
     con.close()
 
-    result = run_dbt(home, ["build", "--exclude-resource-type", "unit_test"], select="stg_telemetry__events phase_flags",
+    result = run_dbt(home, ["build", "--exclude-resource-type", "unit_test"],
+                     select="stg_telemetry__events phase_flags",
                      target_path=dbt_target, check=False)
     assert not result.success
     assert any(f.resource_type == "test" and "relationships" in f.name for f in result.failures)

@@ -1,4 +1,4 @@
-"""rolloutctl.config_check.check_seeds: problems in the metric and gate seeds."""
+"""rolloutctl.governance.policy_check.check_seeds: problems in the metric and gate seeds."""
 from __future__ import annotations
 
 import shutil
@@ -6,20 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from rolloutctl.config_check import check_seeds
+from rolloutctl.governance.policy_check import check_seeds
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def project(tmp_path):
-    shutil.copytree(PROJECT / "seeds", tmp_path / "seeds")
+    shutil.copytree(PROJECT / "governance", tmp_path / "governance")
     shutil.copytree(PROJECT / "macros", tmp_path / "macros")
     return tmp_path
 
 
 def _edit(project: Path, name: str, old: str, new: str) -> None:
-    path = project / "seeds" / name
+    path = project / "governance" / name
     text = path.read_text()
     assert old in text, f"{old!r} not in {name}"
     path.write_text(text.replace(old, new, 1))
@@ -33,9 +33,9 @@ def test_shipped_seeds_have_only_the_dead_restore_warn_band():
     problems = check_seeds(PROJECT)
     assert _codes(problems) == [("warning", "dead_warn_band")]
     (problem,) = problems
-    assert problem.file == "seeds/metric_thresholds.csv" and problem.line == 3
+    assert problem.file == "governance/metric_thresholds.csv" and problem.line == 3
     assert "restore_success_rate" in problem.message and "0.97" in problem.message and "0.995" in problem.message
-    assert str(problem).startswith("seeds/metric_thresholds.csv:3: warning: ")
+    assert str(problem).startswith("governance/metric_thresholds.csv:3: warning: ")
 
 
 def test_dead_warn_band_above(project):
@@ -66,10 +66,10 @@ def test_rate_levels_outside_unit_interval(project):
 
 
 def test_duplicates_and_missing_files(project):
-    path = project / "seeds" / "metric_thresholds.csv"
+    path = project / "governance" / "metric_thresholds.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join(lines + [lines[1]]) + "\n")
-    (project / "seeds" / "metric_catalog.csv").unlink()
+    (project / "governance" / "metric_catalog.csv").unlink()
     problems = check_seeds(project)
     assert ("error", "duplicate_threshold") in _codes(problems)
     assert ("error", "missing_seed") in _codes(problems)
@@ -83,7 +83,7 @@ def test_phase_flags(project):
 
 
 def test_gate_rule_reading_a_metric_without_threshold(project):
-    rules = project / "seeds" / "gate_rules.csv"
+    rules = project / "governance" / "gate_rules.csv"
     if not rules.exists():
         pytest.skip("no gate rules seed")
     header = rules.read_text().splitlines()[0]

@@ -7,13 +7,13 @@ values within 1e-9 relative.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
-from metrics_reference import compare, insert_events, random_events, read_metrics, reference_metrics
-from rolloutctl.build import run_dbt
+from rolloutctl.warehouse.dbt_runner import run_dbt
+from tests.support.metrics_reference import compare, insert_events, random_events, read_metrics, reference_metrics
 
 SELECT = "+metric_status"
 NO_UNIT_TESTS = ["build", "--exclude-resource-type", "unit_test"]
@@ -31,7 +31,7 @@ def dbt_target(tmp_path_factory):
 ])
 def test_every_row_matches_the_reference(tmp_path, dbt_target, seed, n, hours, phases):
     rng = np.random.default_rng(seed)
-    events = random_events(rng, n, start=datetime(2026, 3, 1, 7, 30, tzinfo=timezone.utc), hours=hours, phases=phases)
+    events = random_events(rng, n, start=datetime(2026, 3, 1, 7, 30, tzinfo=UTC), hours=hours, phases=phases)
     insert_events(tmp_path, events)
 
     run_dbt(tmp_path, NO_UNIT_TESTS, select=SELECT, target_path=dbt_target)
@@ -42,14 +42,14 @@ def test_every_row_matches_the_reference(tmp_path, dbt_target, seed, n, hours, p
 def test_many_samples_per_bin(tmp_path, dbt_target):
     """Enough saves in one phase that the rank search's bins hold many samples each (coarse and fine levels)."""
     rng = np.random.default_rng(11)
-    start = datetime(2026, 4, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 4, 1, tzinfo=UTC)
     events = random_events(rng, 200, start=start, hours=24 * 8, phases=("A-1",))
     t0 = int(start.timestamp() * 1e6)
     durations = np.concatenate([rng.lognormal(6.5, 0.6, 30_000), np.full(2_000, 640.0), rng.integers(0, 50, 2_000)])
     times = t0 + rng.integers(0, 8 * 24 * 3600 * 10**6, durations.size)
     for i, (t, d) in enumerate(zip(times, durations)):
         events.append({"event": "autosave.save.completed", "event_id": f"bulk-{i}", "phase": "A-1",
-                       "feature": "autosave", "ts": datetime.fromtimestamp(t / 1e6, timezone.utc).isoformat(),
+                       "feature": "autosave", "ts": datetime.fromtimestamp(t / 1e6, UTC).isoformat(),
                        "duration_ms": float(d), "retry_count": 0, "bytes": 1})
     insert_events(tmp_path, events)
 
@@ -65,7 +65,8 @@ def test_offsets_and_boundaries(tmp_path, dbt_target):
         {"event": "autosave.save.completed", "event_id": "a", "phase": "A-1", "feature": "autosave",
          "ts": "2026-03-01T09:00:00+09:00", "duration_ms": 100.0, "retry_count": 1.0, "bytes": 1},   # 00:00Z
         {"event": "autosave.save.completed", "event_id": "b", "phase": "A-1", "feature": "autosave",
-         "ts": "2026-02-28T19:59:59.999999-05:00", "duration_ms": 200.0, "retry_count": 0, "bytes": 1},  # 00:59:59.999999Z
+         # 00:59:59.999999Z
+         "ts": "2026-02-28T19:59:59.999999-05:00", "duration_ms": 200.0, "retry_count": 0, "bytes": 1},
         {"event": "autosave.save.completed", "event_id": "c", "phase": "A-1", "feature": "autosave",
          "ts": "2026-02-28T20:00:00-05:00", "duration_ms": 300.0, "retry_count": 0, "bytes": 1},   # 01:00Z
     ]
@@ -75,8 +76,8 @@ def test_offsets_and_boundaries(tmp_path, dbt_target):
 
     actual = read_metrics(tmp_path)
     assert compare(actual, reference_metrics(events)) == []
-    t = int(datetime(2026, 3, 1, 1, 0, tzinfo=timezone.utc).timestamp() * 1e6)
+    t = int(datetime(2026, 3, 1, 1, 0, tzinfo=UTC).timestamp() * 1e6)
     assert actual[("A-1", t, "autosave_p95", "all", "1h")] == (195.0, 2)
     assert actual[("A-1", t, "autosave_retry_rate", "all", "1h")] == (0.5, 2)
-    last = int(datetime(2026, 3, 1, 1, 15, tzinfo=timezone.utc).timestamp() * 1e6)
+    last = int(datetime(2026, 3, 1, 1, 15, tzinfo=UTC).timestamp() * 1e6)
     assert max(key[1] for key in actual) == last

@@ -7,7 +7,7 @@ either end — built batch by batch with `dbt build` (incremental) equal the sam
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.warehouse import connect
-from metrics_reference import compare, insert_events, random_events, read_metrics, reference_metrics
-from rolloutctl.build import run_dbt
+from rolloutctl.warehouse.dbt_runner import run_dbt
+from tests.support.metrics_reference import compare, insert_events, random_events, read_metrics, reference_metrics
 
 FIRST_BUILD = "+metric_status"
 CYCLE = ["int_telemetry_events_parsed", "metrics_windowed", "metric_status"]
@@ -36,7 +36,8 @@ def _split(events: list[dict], rng: np.random.Generator, n_batches: int, mode: s
         order = order[::-1] if mode == "reversed" else order
     batches = [list(part) for part in np.array_split(order, n_batches) if len(part)]
     if mode == "late" and len(batches) > 2:
-        batches = [batches[len(batches) // 2]] + batches[1:len(batches) // 2] + batches[len(batches) // 2 + 1:] + [batches[0]]
+        mid = len(batches) // 2
+        batches = [batches[mid]] + batches[1:mid] + batches[mid + 1:] + [batches[0]]
     return [[events[i] for i in batch] for batch in batches]
 
 
@@ -64,7 +65,7 @@ def _build_at_once(home, events, dbt_target) -> dict:
 )
 def test_batches_in_any_order_equal_one_full_build(tmp_path_factory, dbt_target, seed, n_events, days, n_batches, mode):
     rng = np.random.default_rng(seed)
-    events = random_events(rng, n_events, start=datetime(2026, 5, 1, tzinfo=timezone.utc), hours=24 * days,
+    events = random_events(rng, n_events, start=datetime(2026, 5, 1, tzinfo=UTC), hours=24 * days,
                            phases=("A-1", "A-2", "B-0"))
     batches = _split(events, rng, n_batches, mode)
 
@@ -77,7 +78,7 @@ def test_batches_in_any_order_equal_one_full_build(tmp_path_factory, dbt_target,
 
 def test_a_cycle_with_nothing_new_changes_nothing(tmp_path, dbt_target):
     rng = np.random.default_rng(5)
-    events = random_events(rng, 60, start=datetime(2026, 5, 1, tzinfo=timezone.utc), hours=30)
+    events = random_events(rng, 60, start=datetime(2026, 5, 1, tzinfo=UTC), hours=30)
     insert_events(tmp_path, events)
     run_dbt(tmp_path, BUILD, select=FIRST_BUILD, target_path=dbt_target)
     before = read_metrics(tmp_path)
@@ -91,9 +92,9 @@ def test_rewritten_source_is_rebuilt_whole(tmp_path, dbt_target):
     """raw.events changed in place (rows removed, as after a re-load): the watermark no longer holds, so the next
     incremental run rebuilds the mart from scratch, dropping evaluation points that no longer exist."""
     rng = np.random.default_rng(6)
-    start = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 5, 1, tzinfo=UTC)
     early = random_events(rng, 40, start=start, hours=10, phases=("A-1",))
-    late = random_events(rng, 40, start=datetime(2026, 5, 3, tzinfo=timezone.utc), hours=10, phases=("A-1",))
+    late = random_events(rng, 40, start=datetime(2026, 5, 3, tzinfo=UTC), hours=10, phases=("A-1",))
     insert_events(tmp_path, early)
     load_late = insert_events(tmp_path, late)
     run_dbt(tmp_path, BUILD, select=FIRST_BUILD, target_path=dbt_target)
@@ -110,8 +111,8 @@ def test_events_loaded_with_an_old_load_time_are_not_missed(tmp_path, dbt_target
     """A row whose loaded_at is not after the watermark (a clock set back) is still picked up: the watermark's
     row count no longer matches, so the run recomputes everything."""
     rng = np.random.default_rng(8)
-    first = random_events(rng, 50, start=datetime(2026, 5, 1, tzinfo=timezone.utc), hours=20, phases=("B-0",))
-    second = random_events(rng, 50, start=datetime(2026, 5, 1, 6, tzinfo=timezone.utc), hours=20, phases=("B-0",))
+    first = random_events(rng, 50, start=datetime(2026, 5, 1, tzinfo=UTC), hours=20, phases=("B-0",))
+    second = random_events(rng, 50, start=datetime(2026, 5, 1, 6, tzinfo=UTC), hours=20, phases=("B-0",))
     insert_events(tmp_path, first)
     run_dbt(tmp_path, BUILD, select=FIRST_BUILD, target_path=dbt_target)
 

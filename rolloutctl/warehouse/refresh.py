@@ -1,0 +1,36 @@
+"""Bring a home's warehouse up to date: the one sequence every build, gate cycle and replay relies on.
+
+    governance_mirror.sync   the ledger and RCA files into governance.* (the gate models read them)
+    [spark] spark_lake.publish_governance    those tables, and the last build's failures, into the Parquet lake
+    test_failures.build_recording_failures   dbt build; failing data tests recorded, skipped models built anyway
+    [spark] spark_lake.mirror_spark_marts    the marts Spark built, copied into the home's DuckDB file
+    analyst_snapshot.publish                 the analysts' read-only copy
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rolloutctl.warehouse import analyst_snapshot, governance_mirror, spark_lake, test_failures
+from rolloutctl.warehouse.dbt_runner import SPARK_TARGET, BuildFailed, BuildResult
+
+
+def refresh(home: Path, *, check: bool = True, **dbt_options) -> BuildResult:
+    """Run the sequence above (dbt_options: full_refresh, select, target, progress, target_path, …); return dbt's
+    BuildResult. With check, raise BuildFailed when anything failed. Without it the caller decides: failing data
+    tests alone leave usable marts (`test_failures.only_data_tests_failed`), on which the gate holds with reason
+    `data_quality`; the snapshot is published whenever the marts are usable."""
+    home = Path(home)
+    on_spark = dbt_options.get("target") == SPARK_TARGET
+    governance_mirror.sync(home)
+    if on_spark:
+        spark_lake.publish_governance(home)
+    result = test_failures.build_recording_failures(home, **dbt_options)
+    usable = result.success or test_failures.only_data_tests_failed(result)
+    if on_spark and not any(f.resource_type == "run" for f in result.failures):
+        # the session's SparkSession is still up in this process: copy its marts before anything reads them
+        spark_lake.mirror_spark_marts(home)
+    if usable:
+        analyst_snapshot.publish(home)
+    if check and not result.success:
+        raise BuildFailed(result)
+    return result
