@@ -18,7 +18,7 @@ ranked as (
         row_number() over (
             partition by phase, metric, dimension, {{ adapter.quote('window') }}
             order by eval_at
-        ) as position,
+        ) as grid_position,
         max(eval_at) over (partition by phase, metric, dimension, {{ adapter.quote('window') }}) as last_eval_at
     from error_budget
 
@@ -32,7 +32,7 @@ final as (
         metric,
         dimension
     from ranked
-    where grid_times <> position
+    where grid_times <> grid_position
         or critical_times > evaluated_times
         or evaluated_times > grid_times
         or critical_times < 0

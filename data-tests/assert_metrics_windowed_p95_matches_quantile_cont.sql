@@ -29,9 +29,11 @@ checked_points as (
         phase_flags.phase_order as phase_id,
         {{ time_bucket_index('edges.eval_at', 15) }} as eval_index
     from (
-        select phase, min(eval_at) as eval_at from metrics_windowed group by phase
+        select phase, min(eval_at) as eval_at from metrics_windowed
+        group by phase
         union all
-        select phase, max(eval_at) from metrics_windowed group by phase
+        select phase, max(eval_at) as eval_at from metrics_windowed
+        group by phase
     ) as edges
     inner join phase_flags
         on phase_flags.phase = edges.phase

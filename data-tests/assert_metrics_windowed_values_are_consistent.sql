@@ -15,7 +15,14 @@ metric_catalog as (
 )
 
 select
-    metrics_windowed.*,
+    metrics_windowed.eval_at,
+    metrics_windowed.phase,
+    metrics_windowed.feature,
+    metrics_windowed.metric,
+    metrics_windowed.dimension,
+    metrics_windowed.{{ adapter.quote('window') }},
+    metrics_windowed.value,
+    metrics_windowed.sample_count,
     metric_catalog.kind
 from metrics_windowed
 left join metric_catalog
@@ -24,7 +31,13 @@ left join metric_catalog
 where metric_catalog.kind is null
     or metric_catalog.feature <> metrics_windowed.feature
     or metrics_windowed.sample_count < 0
-    or (metric_catalog.kind = 'count' and metrics_windowed.value is distinct from cast(metrics_windowed.sample_count as double))
-    or (metric_catalog.kind in ('rate', 'quantile') and (metrics_windowed.value is null) <> (metrics_windowed.sample_count = 0))
+    or (
+        metric_catalog.kind = 'count'
+        and metrics_windowed.value is distinct from cast(metrics_windowed.sample_count as double)
+    )
+    or (
+        metric_catalog.kind in ('rate', 'quantile')
+        and (metrics_windowed.value is null) <> (metrics_windowed.sample_count = 0)
+    )
     or (metric_catalog.kind = 'rate' and not metrics_windowed.value between 0 and 1)
     or (metric_catalog.kind = 'quantile' and metrics_windowed.value < 0)

@@ -3,17 +3,27 @@
 -- Returns the cases that disagree with the expected bucket start.
 with
 
-cases (case_name, ts, expected_start) as (
+case_literals (case_name, ts, expected_start) as (
 
     values
-        ('on a boundary', cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }})),
-        ('just before', cast('2026-03-01 10:14:59.999999+00' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:00:00+00' as {{ sql_type('timestamptz') }})),
-        ('just after', cast('2026-03-01 10:15:00.000001+00' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }})),
-        ('offset +09:00', cast('2026-03-01 19:29:59+09:00' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }})),
-        ('offset -05:45', cast('2026-03-01 04:31:00-05:45' as {{ sql_type('timestamptz') }}), cast('2026-03-01 10:15:00+00' as {{ sql_type('timestamptz') }})),
-        ('the epoch', cast('1970-01-01 00:00:00+00' as {{ sql_type('timestamptz') }}), cast('1970-01-01 00:00:00+00' as {{ sql_type('timestamptz') }})),
-        ('before 1970', cast('1969-12-31 23:59:59.999999+00' as {{ sql_type('timestamptz') }}), cast('1969-12-31 23:45:00+00' as {{ sql_type('timestamptz') }})),
-        ('before 1970 on a boundary', cast('1969-12-31 23:45:00+00' as {{ sql_type('timestamptz') }}), cast('1969-12-31 23:45:00+00' as {{ sql_type('timestamptz') }}))
+    ('on a boundary', '2026-03-01 10:15:00+00', '2026-03-01 10:15:00+00'),
+    ('just before', '2026-03-01 10:14:59.999999+00', '2026-03-01 10:00:00+00'),
+    ('just after', '2026-03-01 10:15:00.000001+00', '2026-03-01 10:15:00+00'),
+    ('offset +09:00', '2026-03-01 19:29:59+09:00', '2026-03-01 10:15:00+00'),
+    ('offset -05:45', '2026-03-01 04:31:00-05:45', '2026-03-01 10:15:00+00'),
+    ('the epoch', '1970-01-01 00:00:00+00', '1970-01-01 00:00:00+00'),
+    ('before 1970', '1969-12-31 23:59:59.999999+00', '1969-12-31 23:45:00+00'),
+    ('before 1970 on a boundary', '1969-12-31 23:45:00+00', '1969-12-31 23:45:00+00')
+
+),
+
+cases as (
+
+    select
+        case_name,
+        cast(ts as {{ sql_type('timestamptz') }}) as ts,
+        cast(expected_start as {{ sql_type('timestamptz') }}) as expected_start
+    from case_literals
 
 ),
 

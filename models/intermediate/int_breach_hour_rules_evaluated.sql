@@ -36,7 +36,7 @@ rules as (
 
 breach_level as (
 
-    select value as level
+    select value as level_ms
     from gate_parameters
     where parameter = 'breach_hour_level_ms'
 
@@ -55,7 +55,7 @@ hours as (
         case
             when eval_times.is_full_hour
                 and metrics_windowed.sample_count >= rules.min_samples
-                and metrics_windowed.value > breach_level.level
+                and metrics_windowed.value > breach_level.level_ms
                 then 1
             else 0
         end as is_breach_hour
@@ -103,7 +103,7 @@ final as (
         coalesce({{ gate_compare('counted.breach_hours', 'counted.comparator', 'counted.threshold') }}, false)
             as is_condition_met,
         'hours of ' || {{ format_time('counted.eval_day', '%Y-%m-%d') }} || ' ended by T with 1h p95 above '
-        || {{ format_g('breach_level.level') }} || ' ms' as detail
+        || {{ format_g('breach_level.level_ms') }} || ' ms' as detail
     from counted
     cross join breach_level
 

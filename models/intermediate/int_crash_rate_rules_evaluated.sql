@@ -40,11 +40,13 @@ final as (
         or metrics_windowed.sample_count < rules.min_samples
         or crash_baseline.baseline is null as has_insufficient_data,
         coalesce(
-            {{ gate_compare('metrics_windowed.value', 'rules.comparator', 'rules.threshold * crash_baseline.baseline') }},
+            {{ gate_compare(
+                'metrics_windowed.value', 'rules.comparator', 'rules.threshold * crash_baseline.baseline'
+            ) }},
             false
         ) as is_condition_met,
-        rules.metric || ' ' || rules.{{ adapter.quote('window') }} || ' over ' || metrics_windowed.sample_count || ' sessions vs '
-        || {{ format_g('rules.threshold') }} || ' × baseline '
+        rules.metric || ' ' || rules.{{ adapter.quote('window') }} || ' over ' || metrics_windowed.sample_count
+        || ' sessions vs ' || {{ format_g('rules.threshold') }} || ' × baseline '
         || coalesce({{ format_g('crash_baseline.baseline') }}, 'unknown')
         || ' (' || crash_baseline.baseline_source || ')' as detail
     from rules

@@ -40,10 +40,11 @@ entries_by_t as (
     inner join ledger
         on ledger.phase_to = eval_times.phase
         and ledger.effective_at <= eval_times.eval_at
-    qualify row_number() over (
-        partition by eval_times.phase, eval_times.eval_at
-        order by ledger.effective_at desc, ledger.seq desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by eval_times.phase, eval_times.eval_at
+            order by ledger.effective_at desc, ledger.seq desc
+        ) = 1
 
 ),
 

@@ -73,8 +73,8 @@ final as (
         false as has_insufficient_data,
         coalesce({{ gate_compare('measured_value', 'comparator', 'threshold') }}, false)
         and (measure <> 'qa_suite_all_pass' or cases_failing = 0) as is_condition_met,
-        'suite ' || suite || ': ' || cases_passing || ' cases passing, ' || cases_failing || ' failing (latest result), '
-        || pass_results || ' pass results' as detail
+        'suite ' || suite || ': ' || cases_passing || ' cases passing, ' || cases_failing
+        || ' failing (latest result), ' || pass_results || ' pass results' as detail
     from measured
 
 )

@@ -46,8 +46,8 @@ latest_by_t as (
     from eval_times
     inner join case_results
         on case_results.phase = eval_times.phase
-        and eval_times.eval_at > case_results.recorded_at
-        and eval_times.eval_at <= case_results.superseded_at
+        and case_results.recorded_at < eval_times.eval_at
+        and case_results.superseded_at >= eval_times.eval_at
     group by eval_times.phase, eval_times.eval_at, case_results.suite
 
 ),
@@ -79,8 +79,8 @@ passes_by_t as (
     from eval_times
     inner join passes
         on passes.phase = eval_times.phase
-        and eval_times.eval_at > passes.recorded_at
-        and eval_times.eval_at <= passes.next_pass_at
+        and passes.recorded_at < eval_times.eval_at
+        and passes.next_pass_at >= eval_times.eval_at
     group by eval_times.phase, eval_times.eval_at, passes.suite
 
 ),

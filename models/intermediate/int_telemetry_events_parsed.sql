@@ -56,8 +56,9 @@ bug_reports as (
 
 ),
 
--- rows loaded after this are new to this model (-infinity on a full build, or when raw.events was rewritten)
-loaded_since as (
+-- rows loaded after this are new to this model (-infinity on a full build, or when raw.events was rewritten); read
+-- through is_new on incremental runs only, so a full build (what sqlfluff renders) leaves it unused
+loaded_since as (  -- noqa: ST03
 
     select {{ incremental_watermark_since(ref('stg_telemetry__events')) }} as loaded_after
 
@@ -67,10 +68,11 @@ loaded_since as (
 other_events as (
 
     select * from events
-    where event_name not in (
-        'autosave.save.completed', 'autosave.restore.result', 'autosave.lock.error',
-        'merge.diff.apply', 'app.session.ended', 'bug.reported'
-    )
+    where
+        event_name not in (
+            'autosave.save.completed', 'autosave.restore.result', 'autosave.lock.error',
+            'merge.diff.apply', 'app.session.ended', 'bug.reported'
+        )
 
 ),
 
@@ -79,50 +81,92 @@ other_events as (
 -- lock error retryability, bug severity)
 unioned as (
 
-    select 'autosave.save.completed' as event_name, phase, saved_at as event_at, loaded_at,
-        duration_ms, has_retried as is_hit, cast(null as string) as event_slice
+    select
+        'autosave.save.completed' as event_name,
+        phase,
+        saved_at as event_at,
+        loaded_at,
+        duration_ms,
+        has_retried as is_hit,
+        cast(null as string) as event_slice
     from saves
     where {{ is_new }}
 
     union all
 
-    select 'autosave.restore.result', phase, restored_at, loaded_at,
-        null, is_success, restore_source
+    select
+        'autosave.restore.result' as event_name,
+        phase,
+        restored_at as event_at,
+        loaded_at,
+        null as duration_ms,
+        is_success as is_hit,
+        restore_source as event_slice
     from restores
     where {{ is_new }}
 
     union all
 
-    select 'autosave.lock.error', phase, errored_at, loaded_at,
-        null, null, case when is_retryable then 'retryable' else 'non_retryable' end
+    select
+        'autosave.lock.error' as event_name,
+        phase,
+        errored_at as event_at,
+        loaded_at,
+        null as duration_ms,
+        null as is_hit,
+        case when is_retryable then 'retryable' else 'non_retryable' end as event_slice
     from lock_errors
     where {{ is_new }}
 
     union all
 
-    select 'merge.diff.apply', phase, applied_at, loaded_at,
-        null, is_auto_accepted, merge_precision
+    select
+        'merge.diff.apply' as event_name,
+        phase,
+        applied_at as event_at,
+        loaded_at,
+        null as duration_ms,
+        is_auto_accepted as is_hit,
+        merge_precision as event_slice
     from diff_applies
     where {{ is_new }}
 
     union all
 
-    select 'app.session.ended', phase, ended_at, loaded_at,
-        null, is_crashed, null
+    select
+        'app.session.ended' as event_name,
+        phase,
+        ended_at as event_at,
+        loaded_at,
+        null as duration_ms,
+        is_crashed as is_hit,
+        null as event_slice
     from sessions
     where {{ is_new }}
 
     union all
 
-    select 'bug.reported', phase, reported_at, loaded_at,
-        null, null, severity
+    select
+        'bug.reported' as event_name,
+        phase,
+        reported_at as event_at,
+        loaded_at,
+        null as duration_ms,
+        null as is_hit,
+        severity as event_slice
     from bug_reports
     where {{ is_new }}
 
     union all
 
-    select event_name, phase, event_at, loaded_at,
-        null, null, null
+    select
+        event_name,
+        phase,
+        event_at,
+        loaded_at,
+        null as duration_ms,
+        null as is_hit,
+        null as event_slice
     from other_events
     where {{ is_new }}
 

@@ -49,7 +49,9 @@ final as (
         -- a feature the seed does not list never holds finality back
         coalesce(watermark_lateness.is_finality_stream, false) as is_finality_stream,
         greatest(watermarks.max_event_at, observed.max_event_at)
-        - {{ interval_minutes('cast(coalesce(watermark_lateness.allowed_lateness_minutes, 0) as bigint)') }} as final_until
+        - {{ interval_minutes(
+            'cast(coalesce(watermark_lateness.allowed_lateness_minutes, 0) as bigint)'
+        ) }} as final_until
     from features
     left join watermarks
         on watermarks.feature = features.feature

@@ -90,7 +90,8 @@ decided as (
         case
             when {{ list_length('rollback_fired') }} > 0 then 'rollback'
             when {{ list_length('review_fired') }} > 0 then 'review'
-            when {{ list_length('promote_blockers') }} = 0 and {{ list_length('blocking_rollback_ids') }} = 0 then 'promote'
+            when {{ list_length('promote_blockers') }} = 0 and {{ list_length('blocking_rollback_ids') }} = 0
+                then 'promote'
             else 'hold'
         end as decision
     from lists
@@ -108,7 +109,8 @@ final as (
             when decided.decision = 'review' then 'review_rule_fired'
             when decided.decision = 'promote' then 'promote_rules_passed'
             when {{ list_length('decided.promote_blockers') }} = 0 then 'rca_missing'
-            when {{ list_length('decided.promote_blockers') }} = {{ list_length('decided.promote_insufficient') }} then 'insufficient_data'
+            when {{ list_length('decided.promote_blockers') }} = {{ list_length('decided.promote_insufficient') }}
+                then 'insufficient_data'
             else 'promote_rules_not_met'
         end as reason,
         case when decided.decision = 'promote' then neighbours.next_phase end as next_phase,

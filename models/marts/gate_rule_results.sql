@@ -66,8 +66,10 @@ no_review_rules as (
         gate_rules.threshold,
         cast(null as bigint) as sample_count,
         coalesce(review_outcomes.insufficient, 0) > 0 as has_insufficient_data,
-        coalesce({{ gate_compare('coalesce(review_outcomes.fired, 0)', 'gate_rules.comparator', 'gate_rules.threshold') }}, false)
-            as is_condition_met,
+        coalesce(
+            {{ gate_compare('coalesce(review_outcomes.fired, 0)', 'gate_rules.comparator', 'gate_rules.threshold') }},
+            false
+        ) as is_condition_met,
         'review rules of the phase fired at T' as detail
     from gate_rules
     inner join eval_times

@@ -64,12 +64,17 @@ final as (
         phase,
         eval_at,
         case when {{ list_length('differs_because') }} > 0 then 'hold' else decision end as decision,
-        case when {{ list_length('differs_because') }} > 0 then {{ list_first('differs_because') }} else reason end as reason,
+        case
+            when {{ list_length('differs_because') }} > 0 then {{ list_first('differs_because') }}
+            else reason
+        end as reason,
         case when {{ list_length('differs_because') }} = 0 then next_phase end as next_phase,
         rollback_to,
         -- a hold the rules did not decide has no deciding rule
-        case when decision = 'promote' and {{ list_length('differs_because') }} > 0 then {{ empty_list() }} else deciding_rule_ids end
-            as deciding_rule_ids,
+        case
+            when decision = 'promote' and {{ list_length('differs_because') }} > 0 then {{ empty_list() }}
+            else deciding_rule_ids
+        end as deciding_rule_ids,
         decision as rules_decision,
         reason as rules_reason,
         differs_because,

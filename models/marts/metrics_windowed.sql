@@ -53,11 +53,13 @@ metric_catalog as (
 
 metric_windows as (
 
-    select * from (values
+    -- the alias only names the columns (sqlfluff's AL05 takes it for unused)
+    select * from (
+        values
         {%- for window in windows %}
         ({{ loop.index0 }}, '{{ window.name }}', {{ window.buckets }}){{ "," if not loop.last }}
         {%- endfor %}
-    ) as metric_windows (window_id, window_name, window_buckets)
+    ) as metric_windows (window_id, window_name, window_buckets)  -- noqa: AL05
 
 ),
 
@@ -101,40 +103,49 @@ grids as (
     from (
         select phase, first_eval_index, last_eval_index from previous_grids
         union all
-        select phase, bucket_index + 1, bucket_index + 1 from changed_buckets
-    )
+        select phase, bucket_index + 1 as first_eval_index, bucket_index + 1 as last_eval_index from changed_buckets
+    ) as bounds
     group by phase
 
 ),
 
 -- the evaluation points to (re)compute: every point the grid gained, and on an incremental run every point whose
 -- windows hold a changed bucket (an event at t is in the windows of T in (t, t + longest window])
+points as (
+
+    select
+        grids.phase,
+        {{ integer_series(
+            'grids.first_eval_index', 'coalesce(previous_grids.first_eval_index, grids.last_eval_index + 1) - 1'
+        ) }} as eval_index
+    from grids
+    left join previous_grids on previous_grids.phase = grids.phase
+    union all
+    select
+        grids.phase,
+        {{ integer_series(
+            'coalesce(previous_grids.last_eval_index, grids.last_eval_index) + 1', 'grids.last_eval_index'
+        ) }} as eval_index
+    from grids
+    left join previous_grids on previous_grids.phase = grids.phase
+    {%- if is_incremental() %}
+    union all
+    select
+        phase,
+        {{ integer_series('bucket_index + 1', 'bucket_index + ' ~ longest) }} as eval_index
+    from changed_buckets
+    {%- endif %}
+
+),
+
+-- those points within the grid, with the phase's id
 targets as (
 
     select distinct
         grids.phase,
         phase_flags.phase_order as phase_id,
         points.eval_index
-    from (
-        select
-            grids.phase,
-            {{ integer_series('grids.first_eval_index', 'coalesce(previous_grids.first_eval_index, grids.last_eval_index + 1) - 1') }} as eval_index
-        from grids
-        left join previous_grids on previous_grids.phase = grids.phase
-        union all
-        select
-            grids.phase,
-            {{ integer_series('coalesce(previous_grids.last_eval_index, grids.last_eval_index) + 1', 'grids.last_eval_index') }} as eval_index
-        from grids
-        left join previous_grids on previous_grids.phase = grids.phase
-        {%- if is_incremental() %}
-        union all
-        select
-            phase,
-            {{ integer_series('bucket_index + 1', 'bucket_index + ' ~ longest) }} as eval_index
-        from changed_buckets
-        {%- endif %}
-    ) as points
+    from points
     inner join grids
         on grids.phase = points.phase
         and points.eval_index between grids.first_eval_index and grids.last_eval_index
@@ -165,8 +176,8 @@ scoped_events as (
     from events
     inner join scopes
         on scopes.phase = events.phase
-        and events.event_at >= scopes.scope_start
-        and events.event_at < scopes.scope_end
+        and scopes.scope_start <= events.event_at
+        and scopes.scope_end > events.event_at
 
 ),
 
@@ -201,10 +212,11 @@ event_bucket_counts as (
         count(*) as events,
         count(*) filter (where is_hit) as hits
     from scoped_events
-    where event_name in (
-        'autosave.save.completed', 'autosave.restore.result', 'autosave.lock.error',
-        'merge.diff.apply', 'app.session.ended', 'bug.reported'
-    )
+    where
+        event_name in (
+            'autosave.save.completed', 'autosave.restore.result', 'autosave.lock.error',
+            'merge.diff.apply', 'app.session.ended', 'bug.reported'
+        )
     group by phase, bucket_index, event_name, event_slice
 
 ),
@@ -215,26 +227,30 @@ rate_bucket_counts as (
     select
         event_bucket_counts.phase,
         metric_events.metric,
-        case when metric_events.by_slice then event_bucket_counts.event_slice else metric_events.dimension end as dimension,
+        case
+            when metric_events.by_slice then event_bucket_counts.event_slice
+            else metric_events.dimension
+        end as dimension,
         event_bucket_counts.bucket_index,
         sum(event_bucket_counts.events) as samples,
         sum(event_bucket_counts.hits) as hits
     from event_bucket_counts
     inner join (
         values
-            ('autosave.save.completed', 'autosave_retry_rate', 'all', false, null),
-            ('autosave.restore.result', 'restore_success_rate', 'overall', false, null),
-            ('autosave.restore.result', 'restore_success_rate', null, true, null),
-            ('autosave.lock.error', 'lock_error_count', 'all', false, null),
-            ('autosave.lock.error', 'lock_error_count', null, true, null),
-            ('merge.diff.apply', 'merge_auto_success_rate', 'overall', false, null),
-            ('merge.diff.apply', 'merge_auto_success_rate', null, true, null),
-            ('app.session.ended', 'crash_rate', 'all', false, null),
-            ('bug.reported', 'critical_bug_count', 'all', false, 'critical')
+        ('autosave.save.completed', 'autosave_retry_rate', 'all', false, null),
+        ('autosave.restore.result', 'restore_success_rate', 'overall', false, null),
+        ('autosave.restore.result', 'restore_success_rate', null, true, null),
+        ('autosave.lock.error', 'lock_error_count', 'all', false, null),
+        ('autosave.lock.error', 'lock_error_count', null, true, null),
+        ('merge.diff.apply', 'merge_auto_success_rate', 'overall', false, null),
+        ('merge.diff.apply', 'merge_auto_success_rate', null, true, null),
+        ('app.session.ended', 'crash_rate', 'all', false, null),
+        ('bug.reported', 'critical_bug_count', 'all', false, 'critical')
     ) as metric_events (event_name, metric, dimension, by_slice, only_slice)
         on metric_events.event_name = event_bucket_counts.event_name
         and (metric_events.only_slice is null or metric_events.only_slice = event_bucket_counts.event_slice)
-    group by 1, 2, 3, 4
+    -- by position: the third key is the case expression above
+    group by 1, 2, 3, 4  -- noqa: AM06
 
 ),
 
@@ -266,8 +282,12 @@ rate_running as (
 
     select
         *,
-        sum(samples) over (partition by phase, metric, dimension order by bucket_index rows unbounded preceding) as samples_through,
-        sum(hits) over (partition by phase, metric, dimension order by bucket_index rows unbounded preceding) as hits_through
+        sum(samples) over (
+            partition by phase, metric, dimension order by bucket_index rows unbounded preceding
+        ) as samples_through,
+        sum(hits) over (
+            partition by phase, metric, dimension order by bucket_index rows unbounded preceding
+        ) as hits_through
     from rate_dense
 
 ),
@@ -278,15 +298,15 @@ rate_windowed as (
         phase,
         metric,
         dimension,
-        bucket_index + 1 as eval_index,
         {%- for window in windows %}
         samples_through - lag(samples_through, {{ window.buckets }}, 0) over (
             partition by phase, metric, dimension order by bucket_index
         ) as samples_{{ loop.index0 }},
         hits_through - lag(hits_through, {{ window.buckets }}, 0) over (
             partition by phase, metric, dimension order by bucket_index
-        ) as hits_{{ loop.index0 }}{{ "," if not loop.last }}
+        ) as hits_{{ loop.index0 }},
         {%- endfor %}
+        bucket_index + 1 as eval_index
     from rate_running
 
 ),

@@ -12,7 +12,9 @@ parsed as (
 
     select
         *,
-        {{ json_fields('payload', {'precision': 'varchar', 'auto_accept_ratio': 'double', 'auto_accepted': 'boolean', 'hunk_count': 'bigint'}) }} as fields
+        {{ json_fields('payload', {
+            'precision': 'varchar', 'auto_accept_ratio': 'double', 'auto_accepted': 'boolean', 'hunk_count': 'bigint'
+        }) }} as fields
     from source
 
 ),

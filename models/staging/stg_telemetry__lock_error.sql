@@ -12,7 +12,9 @@ parsed as (
 
     select
         *,
-        {{ json_fields('payload', {'code': 'varchar', 'retryable': 'boolean', 'attempt': 'bigint', 'lease_id': 'varchar'}) }} as fields
+        {{ json_fields('payload', {
+            'code': 'varchar', 'retryable': 'boolean', 'attempt': 'bigint', 'lease_id': 'varchar'
+        }) }} as fields
     from source
 
 ),

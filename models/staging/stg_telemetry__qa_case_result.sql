@@ -12,7 +12,9 @@ parsed as (
 
     select
         *,
-        {{ json_fields('payload', {'suite': 'varchar', 'case_id': 'varchar', 'result': 'varchar', 'executor': 'varchar'}) }} as fields
+        {{ json_fields('payload', {
+            'suite': 'varchar', 'case_id': 'varchar', 'result': 'varchar', 'executor': 'varchar'
+        }) }} as fields
     from source
 
 ),

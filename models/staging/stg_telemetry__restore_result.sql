@@ -12,7 +12,9 @@ parsed as (
 
     select
         *,
-        {{ json_fields('payload', {'success': 'boolean', 'source': 'varchar', 'duration_ms': 'double', 'retryable': 'boolean'}) }} as fields
+        {{ json_fields('payload', {
+            'success': 'boolean', 'source': 'varchar', 'duration_ms': 'double', 'retryable': 'boolean'
+        }) }} as fields
     from source
 
 ),

@@ -1,4 +1,5 @@
--- rollback.executed: one row per executed rollback; phase is the phase rolled back from, the time is the event's timestamp.
+-- rollback.executed: one row per executed rollback; phase is the phase rolled back from, the time is the event's
+-- timestamp.
 with
 
 source as (
@@ -12,7 +13,10 @@ parsed as (
 
     select
         *,
-        {{ json_fields('payload', {'phase_from': 'varchar', 'phase_to': 'varchar', 'trigger_metric': 'varchar', 'executor': 'varchar', 'reason': 'varchar'}) }} as fields
+        {{ json_fields('payload', {
+            'phase_from': 'varchar', 'phase_to': 'varchar', 'trigger_metric': 'varchar', 'executor': 'varchar',
+            'reason': 'varchar'
+        }) }} as fields
     from source
 
 ),
