@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-dbt test-spark bench clean
+.PHONY: install demo lint test test-dbt test-spark bench clean
 
 install: $(STAMP)
 
@@ -18,8 +18,17 @@ demo: install
 	rm -rf demo-home
 	$(BIN)/rolloutctl --home demo-home demo
 
-test: install
+# Python (ruff), the event schemas, the policy seeds, and the dbt SQL (sqlfluff, dbt templater: it compiles the
+# project, so it needs a home; its own target folder keeps it away from a build's).
+lint: install
+	$(BIN)/ruff check rolloutctl ingest tests scripts
 	$(BIN)/rolloutctl schema lint
+	$(BIN)/rolloutctl config check
+	mkdir -p build/lint-home/warehouse
+	ROLLOUT_HOME=build/lint-home ROLLOUT_DBT_TARGET_PATH=build/lint-target $(BIN)/sqlfluff lint models data-tests
+
+test: install
+	$(MAKE) lint
 	$(BIN)/python -m pytest -q --ignore=tests/spark tests
 	$(MAKE) test-dbt
 	$(MAKE) test-spark

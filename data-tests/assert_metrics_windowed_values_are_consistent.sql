@@ -1,4 +1,4 @@
--- Values agree with their kind (seeds/metric_catalog.csv): a count equals its sample_count; a rate lies in [0, 1]
+-- Values agree with their kind (governance/metric_catalog.csv): a count equals its sample_count; a rate lies in [0, 1]
 -- and a rate or quantile is NULL exactly when its window is empty; metric, dimension and feature are catalogued.
 with
 

@@ -1,4 +1,4 @@
--- Per phase and T: whether T is final. T is final once the watermark of every finality stream (seeds/
+-- Per phase and T: whether T is final. T is final once the watermark of every finality stream (governance/
 -- watermark_lateness) that the phase's rules read, and that has events in the phase, is at least T + its allowed
 -- lateness: no event of the windows ending at T can still arrive on time. A phase with no such stream has every T
 -- final.

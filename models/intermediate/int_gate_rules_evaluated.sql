@@ -1,4 +1,4 @@
--- Every rule of seeds/gate_rules evaluated at every T of its phase, one model per kind of measure, in one shape.
+-- Every rule of governance/gate_rules evaluated at every T of its phase, one model per kind of measure, in one shape.
 -- (no_review_fired depends on the other rules' outcome and is evaluated in marts.gate_rule_results.)
 with
 

@@ -1,4 +1,4 @@
--- One row per phase, evaluation time T and rule of seeds/gate_rules: what the rule measured, what it compared
+-- One row per phase, evaluation time T and rule of governance/gate_rules: what the rule measured, what it compared
 -- against, and its outcome. A rule with insufficient data neither fires nor passes.
 with
 
