@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo lint test test-dbt test-spark bench clean
+.PHONY: install demo lint test test-long test-all test-dbt test-spark bench clean
 
 install: $(STAMP)
 
@@ -27,11 +27,23 @@ lint: install
 	mkdir -p build/lint-home/warehouse
 	ROLLOUT_HOME=build/lint-home ROLLOUT_DBT_TARGET_PATH=build/lint-target $(BIN)/sqlfluff lint models data-tests
 
+# Two tiers (README "Tests"). `make test`, the everyday one: lint, every behaviour at least once (pytest in parallel
+# on the machine's cores, the long forms deselected), then `dbt build` as metric regression tests. `make test-long`,
+# which CI runs after it: the long forms (every crash point, more hypothesis examples and soak cycles, the demo's
+# whole audit replayed, the large oracle rollout) and the Spark parity test.
+JOBS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup --durations=15 --ignore=tests/spark
+
 test: install
 	$(MAKE) lint
-	$(BIN)/python -m pytest -q --ignore=tests/spark tests
+	$(PYTEST) -m "not long" tests
 	$(MAKE) test-dbt
+
+test-long: install
+	ROLLOUT_TEST_TIER=long $(PYTEST) -m "long or scaled" tests
 	$(MAKE) test-spark
+
+test-all: test test-long
 
 # `dbt build` as metric regression tests: unit tests and data tests on a generated warehouse.
 test-dbt: install
@@ -41,7 +53,7 @@ test-dbt: install
 	$(BIN)/rolloutctl --home build/dbt-test-home build
 
 # The same models on Spark (dbt-spark, local PySpark; needs Java 17): the optional extra `.[spark]`, then the parity
-# test (generated events built on both engines, marts equal row for row). Part of `make test` (3 minutes on a
+# test (generated events built on both engines, marts equal row for row). Part of `make test-long` (3 minutes on a
 # quiet machine here, 15 under heavy load); alone, it installs only what it needs.
 SPARK_STAMP := $(VENV)/.installed-spark
 
@@ -51,7 +63,7 @@ $(SPARK_STAMP): $(STAMP)
 
 test-spark: $(SPARK_STAMP)
 	mkdir -p build
-	ROLLOUT_SPARK_TESTS=1 $(BIN)/python -m pytest -q --basetemp=build/spark-parity tests/spark
+	ROLLOUT_SPARK_TESTS=1 $(BIN)/python -m pytest -q --durations=15 --basetemp=build/spark-parity tests/spark
 
 bench: install
 	$(BIN)/python scripts/bench_ingest.py

@@ -13,7 +13,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-err_console = Console(stderr=True)
+# soft_wrap: a long line (a file:line of a reject, a path) is never split where a pipe or log reads it
+err_console = Console(stderr=True, soft_wrap=True)
 DECISION_STYLE = {"promote": "bold green", "hold": "bold blue", "review": "bold yellow", "rollback": "bold red"}
 
 

@@ -21,13 +21,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import vl_convert as vlc
-import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rolloutctl.core.layout import DASHBOARD_RELDIR, DASHBOARD_TEMPLATE_DIR, INCIDENT_QUEUE_RELPATH, RCA_RELDIR
 from rolloutctl.core.phases import PHASES
 from rolloutctl.decision import charts
 from rolloutctl.decision.charts import SLO_CHARTS, TIMELINE, has_table, iso
+from rolloutctl.governance import rca
 
 REASONS = {
     "rollback_rule_fired": "a rollback rule fired",
@@ -85,24 +85,12 @@ def _plain_rows(rows: list[dict]) -> list[dict]:
     return [{k: _plain(v) for k, v in r.items()} for r in rows]
 
 
-def _front_matter(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if not text.startswith("---"):
-        return {}
-    parts = text.split("\n---", 1)
-    try:
-        doc = yaml.safe_load(parts[0].lstrip("-")) if len(parts) == 2 else None
-    except yaml.YAMLError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
 def rca_files(home: Path) -> list[dict]:
     """reports/rca/*.md with the rollback each names (front matter `rollback_id`) and its status."""
     folder = Path(home) / RCA_RELDIR
     found = []
     for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
-        meta = _front_matter(path)
+        meta = rca.front_matter(path.read_text(encoding="utf-8", errors="replace"))
         found.append({"path": path, "rel": str(path.relative_to(home)), "name": path.name,
                       "rollback_id": str(meta.get("rollback_id") or ""),
                       "status": str(meta.get("status") or "unknown").strip().lower()})

@@ -8,13 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from rolloutctl.cli import cli
-from rolloutctl.simulation.demo import run_demo
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    home = tmp_path_factory.mktemp("demo")
-    return run_demo(home, days=10, events_per_day=30_000, step_hours=24)
+# the session's demo rollout (tests/conftest.py) is built once, by the worker that runs this group
+pytestmark = pytest.mark.xdist_group("demo")
 
 
 def test_rollout_reaches_ga_through_a_rollback_and_an_rca(demo):

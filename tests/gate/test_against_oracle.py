@@ -44,7 +44,10 @@ def _ledger(plan: dict) -> list[dict]:
     return entries
 
 
-@pytest.mark.parametrize("seed,events,days,regression", [(11, 60000, 9, True), (23, 30000, 6, False)])
+@pytest.mark.parametrize("seed,events,days,regression", [
+    pytest.param(11, 60000, 9, True, marks=pytest.mark.long),    # the regression rollout: rollbacks, RCA blocks
+    (23, 30000, 6, False),
+])
 def test_marts_agree_with_the_oracle_at_every_grid_time(tmp_path, seed, events, days, regression):
     home = tmp_path / "home"
     logs = home / "logs"

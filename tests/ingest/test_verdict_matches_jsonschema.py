@@ -10,6 +10,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from ingest.loader import ingest
@@ -38,6 +39,7 @@ from tests.support.ingest_support import (
     time_field,
     utc_micros,
 )
+from tests.support.tiers import sized
 
 
 def complete_lines(data: bytes) -> tuple[list[bytes], int]:
@@ -79,7 +81,8 @@ def check_file_against_reference(home: Path, path: Path, data: bytes, result) ->
         assert raw_line
 
 
-@settings(max_examples=60, deadline=None, derandomize=False,
+@pytest.mark.scaled
+@settings(max_examples=sized(40, 300), deadline=None, derandomize=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
 @given(generated=file_lines())
 def test_each_line_verdict_equals_jsonschema(generated, tmp_path_factory):

@@ -13,13 +13,12 @@ from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
 from rolloutctl.core.timestamps import iso_z, parse_utc
 from rolloutctl.governance import ledger
-from rolloutctl.simulation.demo import run_demo
 from rolloutctl.warehouse.dbt_runner import PROJECT_DIR
+from tests.support.tiers import LONG
+
+pytestmark = pytest.mark.xdist_group("demo")   # the session's demo rollout (tests/conftest.py)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo") / "home", days=10, events_per_day=30_000, step_hours=24)
 
 
 def seed(tmp_path, name: str, old: str, new: str):
@@ -36,11 +35,19 @@ def backtest(home, *args) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.scaled
 def test_audit_replay_confirms_every_entry(demo):
-    result = CliRunner().invoke(cli, ["--home", str(demo.home), "audit", "replay", "--all", "--json"])
+    """Long tier: every entry (`--all`); fast tier: the rollback's entry, the one whose replay is hardest."""
+    entries = ledger.read(demo.home)
+    if LONG:
+        args = ["--all"]
+    else:
+        args = [next(e.id for e in entries if e.action == "rollback")]
+    result = CliRunner().invoke(cli, ["--home", str(demo.home), "audit", "replay", *args, "--json"])
     assert result.exit_code == 0, result.output
     replays = json.loads(result.stdout)["replays"]
-    assert [r["ledger_entry"] for r in replays] == [e.id for e in ledger.read(demo.home)]
+    expected = [e.id for e in entries] if LONG else args
+    assert [r["ledger_entry"] for r in replays] == expected
     assert {r["status"] for r in replays} == {"same"}
     assert any(r["action"] == "rollback" for r in replays)
 

@@ -7,9 +7,11 @@ either as before the action or as after it (parseable, never half-written); runn
 complete the action exactly once: the ledger and audit log hold one entry for it, `audit verify` and `flags verify`
 pass, the incident is queued once with both notifications, the rollback.executed event is in the log once.
 
-By default the kills land at every point where a file becomes visible (before each rename and unlink from the
-action's plan on, every write whole and torn) plus the first and the last point; ROLLOUT_RELIABILITY_FULL=1 kills at
-every point, in both modes. Figures: RELIABILITY.md.
+The long tier (ROLLOUT_TEST_TIER=long, or ROLLOUT_RELIABILITY_FULL=1) kills at every point, in both modes. The fast
+tier kills at the first and the last point, at the point right after the plan (where a second kill lands in the
+recovery), and at a sample of the points where a file becomes visible (before each rename and unlink from the
+action's plan on, every write whole and torn), drawn fresh each run (ROLLOUT_SAMPLE_SEED, printed, repeats one).
+Figures: RELIABILITY.md.
 """
 from __future__ import annotations
 
@@ -27,9 +29,11 @@ import yaml
 from rolloutctl.governance import audit, flags, ledger
 from rolloutctl.governance.pending import PENDING_RELPATH
 from tests.support.reliability_support import ROOT, copy_home, rolloutctl
+from tests.support.tiers import LONG, sample
 
 CRASHPOINT = Path(__file__).resolve().parents[1] / "support" / "crashpoint.py"
-FULL = os.environ.get("ROLLOUT_RELIABILITY_FULL") == "1"
+FULL = LONG or os.environ.get("ROLLOUT_RELIABILITY_FULL") == "1"
+VISIBLE_SAMPLE = 4   # fast tier: visible points killed at per command, besides the three always chosen
 
 COMMANDS = {
     "gate_apply": ["gate", "--apply", "--no-build", "--executor", "oncall-bot"],
@@ -133,23 +137,23 @@ def bases(promote_home, tmp_path_factory, cli_env) -> dict:
 
 
 def choose(pts: list[dict], few: bool) -> list[tuple[int, str]]:
-    """(K, mode) to kill at: every point with FULL; else each point where a file becomes visible, from the plan on
-    (`few`: the command shares its action with one tested at every such point; only its own rerun path matters)."""
+    """(K, mode) to kill at: every point with FULL; else the first, the last, the one after the plan, and a sample of
+    the points where a file becomes visible, from the plan on (`few`: the command shares its action with one tested
+    at such points; only its own rerun path matters, so the ledger's rename instead of the sample)."""
     if FULL:
         return [(p["n"], "before") for p in pts] + [(p["n"], "torn") for p in pts if p["kind"] == "write"]
     plan_at = next(p["n"] for p in pts if "pending-action" in p["file"])
-    chosen = {(1, "before"), (pts[-1]["n"], "before")}
+    chosen = {(1, "before"), (pts[-1]["n"], "before"), (plan_at + 1, "before")}
     if few:
         ledger_at = next(p["n"] for p in pts if "phase-ledger" in p["file"] and p["kind"] == "replace")
-        return sorted(chosen | {(plan_at + 1, "before"), (ledger_at, "before")})
-    for p in pts:
-        if p["n"] >= plan_at and p["kind"] in ("replace", "unlink", "write"):
-            chosen.add((p["n"], "before"))
-        if p["n"] >= plan_at and p["kind"] == "write":
-            chosen.add((p["n"], "torn"))
-    return sorted(chosen)
+        return sorted(chosen | {(ledger_at, "before")})
+    after_plan = [p for p in pts if p["n"] >= plan_at]
+    visible = sorted({(p["n"], "before") for p in after_plan if p["kind"] in ("replace", "unlink", "write")}
+                     | {(p["n"], "torn") for p in after_plan if p["kind"] == "write"})
+    return sorted(chosen | set(sample(visible, VISIBLE_SAMPLE, f"kill points after the plan ({len(pts)} in all)")))
 
 
+@pytest.mark.scaled
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_killed_action_is_before_or_after_and_a_rerun_completes_it_once(name, bases, tmp_path, cli_env):
     b = bases[name]

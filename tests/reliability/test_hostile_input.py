@@ -5,10 +5,12 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.loader import ingest
+from tests.support.tiers import sized
 
 VALID = ('{"event":"app.session.ended","ts":"2026-11-02T10:00:00Z","phase":"A-0","crashed":false,'
          '"event_id":"ok-%d"}')
@@ -80,7 +82,8 @@ def test_a_100_mb_line_is_rejected_and_the_rest_loads(tmp_path):
     assert "over the limit" in message
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.scaled
+@settings(max_examples=sized(25, 200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.binary(min_size=0, max_size=300), min_size=1, max_size=30))
 def test_random_bytes_never_crash_and_every_line_is_accounted(tmp_path_factory, chunks):
     tmp = tmp_path_factory.mktemp("fuzz")
@@ -91,7 +94,8 @@ def test_random_bytes_never_crash_and_every_line_is_accounted(tmp_path_factory, 
     _check_accounting(tmp / "home", result, nonblank)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.scaled
+@settings(max_examples=sized(20, 200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
                     lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
                     max_leaves=30))

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ingest.warehouse import connect
 from rolloutctl.warehouse.dbt_runner import run_dbt
 from tests.support.metrics_reference import compare, insert_events, random_events, read_metrics, reference_metrics
+from tests.support.tiers import sized
 
 FIRST_BUILD = "+metric_status"
 CYCLE = ["int_telemetry_events_parsed", "metrics_windowed", "metric_status"]
@@ -54,7 +55,8 @@ def _build_at_once(home, events, dbt_target) -> dict:
     return read_metrics(home)
 
 
-@settings(max_examples=5, deadline=None, derandomize=False,
+@pytest.mark.scaled
+@settings(max_examples=sized(3, 12), deadline=None, derandomize=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 2**32 - 1),

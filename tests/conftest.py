@@ -1,0 +1,24 @@
+"""Fixtures and settings every test folder shares: the tiers' hypothesis profiles, and the demo rollout."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import settings
+
+from tests.support.tiers import LONG, SAMPLE_SEED
+
+settings.register_profile("long", deadline=None, print_blob=True)
+settings.register_profile("fast", deadline=None, print_blob=True)
+settings.load_profile("long" if LONG else "fast")
+
+
+def pytest_report_header(config):
+    return f"test tier: {'long' if LONG else 'fast'}; ROLLOUT_SAMPLE_SEED={SAMPLE_SEED}"
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The demo's whole rollout (ten days in daily steps: a regression, a rollback, an RCA, GA), built once per
+    session for every test that reads it (they share an xdist group, so one worker builds it)."""
+    from rolloutctl.simulation.demo import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo") / "home", days=10, events_per_day=30_000, step_hours=24)
