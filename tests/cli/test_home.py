@@ -41,3 +41,12 @@ def test_gitignore_covers_every_file_a_home_holds():
     policy = subprocess.run(["git", "check-ignore", "--no-index", "governance/gate_rules.csv"], cwd=REPO,
                             capture_output=True, text=True)
     assert policy.returncode == 1
+
+
+def test_a_gate_inside_the_checkout_with_no_home_writes_nothing_there(monkeypatch):
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("ROLLOUT_HOME", raising=False)
+    before = sorted(p.name for p in REPO.iterdir()), sorted(p.name for p in (REPO / "governance").rglob("*"))
+    result = CliRunner().invoke(cli, ["gate", "--apply", "--executor", "oncall-bot"])
+    assert result.exit_code == 2 and NO_HOME in result.output
+    assert (sorted(p.name for p in REPO.iterdir()), sorted(p.name for p in (REPO / "governance").rglob("*"))) == before
