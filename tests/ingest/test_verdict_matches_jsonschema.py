@@ -82,7 +82,7 @@ def check_file_against_reference(home: Path, path: Path, data: bytes, result) ->
 
 
 @pytest.mark.scaled
-@settings(max_examples=sized(40, 300), deadline=None, derandomize=False,
+@settings(max_examples=sized(40, 150), deadline=None, derandomize=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
 @given(generated=file_lines())
 def test_each_line_verdict_equals_jsonschema(generated, tmp_path_factory):

@@ -83,7 +83,7 @@ def test_a_100_mb_line_is_rejected_and_the_rest_loads(tmp_path):
 
 
 @pytest.mark.scaled
-@settings(max_examples=sized(25, 200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=sized(25, 100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.binary(min_size=0, max_size=300), min_size=1, max_size=30))
 def test_random_bytes_never_crash_and_every_line_is_accounted(tmp_path_factory, chunks):
     tmp = tmp_path_factory.mktemp("fuzz")
@@ -95,7 +95,7 @@ def test_random_bytes_never_crash_and_every_line_is_accounted(tmp_path_factory, 
 
 
 @pytest.mark.scaled
-@settings(max_examples=sized(20, 200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=sized(20, 100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
                     lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
                     max_leaves=30))
