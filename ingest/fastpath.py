@@ -45,14 +45,18 @@ class _Fields:
         self.names = names
 
     def raw(self, name: str) -> str:
-        return f'raw."{name}"::varchar'
+        return f'"p_{name}"'
+
+    def columns(self) -> str:
+        """Every property's raw text as its own column, extracted from the struct once."""
+        return ", ".join(f'raw."{n}"::varchar as "p_{n}"' for n in self.names)
 
     def is_string(self, name: str) -> str:
         return f"starts_with({self.raw(name)}, '\"')"
 
     def text(self, name: str) -> str:
-        """A string's value without its quotes."""
-        return f"({self.raw(name)})[2:-2]"
+        """A string's value without its quotes (substr with length: about twice as fast as slicing [2:-2])."""
+        return f"substr({self.raw(name)}, 2, length({self.raw(name)}) - 2)"
 
     def struct_type(self) -> str:
         return "{" + ", ".join(f'"{n}": "JSON"' for n in self.names) + "}"
@@ -158,7 +162,7 @@ def fast_path_sql(schemas: EventSchemas, relation: str) -> str:
     f = _Fields(names)
 
     def per_event(expr) -> str:
-        return "case raw.event::varchar " + " ".join(
+        return f"case {f.raw('event')} " + " ".join(
             f"when {_quoted(ev)} then {expr(ev, s)}" for ev, s in events) + " end"
 
     def text_of(prop_of) -> str:
@@ -185,17 +189,21 @@ parsed as (
         case when plain then len(json_keys(line)) end as n_keys  -- json_keys lists a duplicated key twice
     from shaped
 ),
+fields as (
+    select line_no, line, raw is not null as is_parsed, n_keys, {f.columns()}
+    from parsed
+),
 timed as (
     select *, try_cast({text_of(lambda ev: TIME_FIELD[ev])} as timestamptz) as event_at
-    from parsed
+    from fields
 ),
 judged as (
     select
         line_no,
         line,
-        raw is not null and starts_with(line, '{{')
+        is_parsed and starts_with(line, '{{')
             and coalesce({per_event(lambda ev, s: _event_check(f, s, TIME_FIELD[ev]))}, false) as sure,
-        (raw.event::varchar)[2:-2] as event,
+        ({f.text('event')}) as event,
         {text_of(lambda ev: "event_id")} as event_id,
         {text_of(lambda ev: PHASE_FIELD[ev])} as phase,
         event_at
