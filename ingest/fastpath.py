@@ -136,12 +136,15 @@ def _event_check(f: _Fields, schema: dict, time_field: str) -> str:
     named = [*required, *schema.get("if", {}).get("required", []), *schema.get("then", {}).get("required", [])]
     if any(r not in props for r in named):
         return "false"  # required but not a property: never valid with additionalProperties false; no column either
-    # As many members as known properties present: no unknown key and no duplicate key.
-    present = " + ".join(f"({f.raw(p)} is not null)::int" for p in sorted(props))
-    conds = [f"n_keys = {present}"]
+    # As many members as known properties present: no unknown key and no duplicate key. The required ones are
+    # present (checked below), so only the optional ones need counting.
+    must = set(required)
+    optional = "".join(f" + ({f.raw(p)} is not null)::int" for p in sorted(props) if p not in must)
+    conds = [f"n_keys = {len(must)}{optional}"]
     conds += [f"{f.raw(r)} is not null" for r in required]
     for name, sub in props.items():
-        conds.append(f"({f.raw(name)} is null or {_value_check(f, name, sub, time_field)})")
+        check = _value_check(f, name, sub, time_field)
+        conds.append(check if name in must else f"({f.raw(name)} is null or {check})")
     if "if" in schema:
         cond, then = schema["if"], schema.get("then", {})
         if_parts = [f"{f.raw(r)} is not null" for r in cond.get("required", [])]
@@ -156,7 +159,7 @@ def _event_check(f: _Fields, schema: dict, time_field: str) -> str:
 
 def fast_path_sql(schemas: EventSchemas, relation: str) -> str:
     """A query over `relation(line_no, line)` giving, per line, `sure` (accepted without doubt) and the typed
-    columns event, event_id, phase, event_at (UTC)."""
+    columns event, event_id, phase, event_at (UTC), which mean something only where `sure`."""
     events = sorted(schemas.by_event.items())
     names = sorted({p for _, s in events for p in s.get("properties", {})})
     f = _Fields(names)
@@ -166,7 +169,18 @@ def fast_path_sql(schemas: EventSchemas, relation: str) -> str:
             f"when {_quoted(ev)} then {expr(ev, s)}" for ev, s in events) + " end"
 
     def text_of(prop_of) -> str:
-        return per_event(lambda ev, s: f.text(prop_of(ev)) if prop_of(ev) in s.get("properties", {}) else "null")
+        """The text of each event's own property `prop_of(event)`, e.g. its time. Only a sure line's value counts,
+        and a sure line's event is one of `events`: so one branch per distinct property, not one per event."""
+        by_prop: dict[str, list[str]] = {}
+        for ev, _ in events:
+            by_prop.setdefault(prop_of(ev), []).append(ev)
+        usual = max(sorted(by_prop), key=lambda p: len(by_prop[p]))
+        others = " ".join(f"when {f.raw('event')} in ({', '.join(_quoted(e) for e in evs)}) then {text(p)}"
+                          for p, evs in sorted(by_prop.items()) if p != usual)
+        return f"case {others} else {text(usual)} end" if others else text(usual)
+
+    def text(name: str) -> str:
+        return f.text(name) if name in names else "null"  # no event has it: no column either
 
     return f"""
 with shaped as (

@@ -282,9 +282,9 @@ _FEATURE_CASE = "case event " + " ".join(f"when '{e}' then '{f}'" for e, f in EV
 # The new rows of a block, in raw.events' columns ($1 source file, $2 load id, $3 loaded at): lines the fast path
 # accepted, and lines jsonschema accepted, that are not duplicates (ingest_dups). Every sink lands exactly these.
 _NEW_ROWS_FAST = f"""
-    select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at, b.line::json as payload,
+    select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at, j.line::json as payload,
            j.line_key, $1 as source_file, j.line_no, $2 as load_id, $3 as loaded_at
-    from ingest_judged j join ingest_batch b using (line_no)
+    from ingest_judged j
     where j.sure and j.line_no not in (select line_no from ingest_dups)
 """
 _NEW_ROWS_SLOW = """
@@ -347,18 +347,17 @@ def _load_block(con, sink, schemas: EventSchemas, source: str, block: LineBlock,
     batch = pa.Table.from_batches(batch.to_batches(max_chunksize=SCAN_ROWS), schema=batch.schema)
     con.register("ingest_batch", batch)
     try:
-        # Pass 1: the verdict, typed columns and key of every line. Not its text: pass 2 reads that from the
-        # batch again rather than copy the whole block into a temporary table.
+        # Pass 1: the verdict, typed columns and key of every line, with its text (in memory, for pass 2: a copy
+        # costs less than joining the batch again by line_no).
         con.execute(
             "create or replace temp table ingest_judged as "
-            "select line_no, sure, event, event_id, phase, event_at, "
+            "select line_no, line, sure, event, event_id, phase, event_at, "
             "case when sure and event_id is null then md5($1 || ':' || line_no || ':' || line) end as line_key "
             f"from ({fast_path_sql(schemas, 'ingest_batch')})",
             [source],
         )
         undecided = con.execute(
-            "select line_no, line from ingest_batch "
-            "where line_no in (select line_no from ingest_judged where not sure) order by line_no"
+            "select line_no, line from ingest_judged where not sure order by line_no"
         ).fetchall()
         slow_rows = [(n, t.encode("utf-8")) for n, t in undecided] + slow
         accepted, rejects = _judge_slow(schemas, slow_rows, source, load_id)
