@@ -9,8 +9,8 @@ Only the keywords below are translated; `schema lint` refuses a schema that uses
 never make the fast path silently more permissive. `if` may hold only `required` and `properties` of `const`
 values, whose SQL check is exact (not just sufficient), so negating it stays sound.
 
-Speed: a line is parsed for its `event` first, then only that event's properties are extracted (a CASE branch
-per event), so the JSON work per line does not grow with the number of event types.
+Speed: a line is parsed once into a struct of every property's raw JSON text, each property is read from it once
+as a column, and each event's checks are a CASE branch on its name, so a line pays only its own event's checks.
 """
 from __future__ import annotations
 
@@ -45,14 +45,18 @@ class _Fields:
         self.names = names
 
     def raw(self, name: str) -> str:
-        return f'raw."{name}"::varchar'
+        return f'"p_{name}"'
+
+    def columns(self) -> str:
+        """Every property's raw text as its own column, extracted from the struct once."""
+        return ", ".join(f'raw."{n}"::varchar as "p_{n}"' for n in self.names)
 
     def is_string(self, name: str) -> str:
         return f"starts_with({self.raw(name)}, '\"')"
 
     def text(self, name: str) -> str:
-        """A string's value without its quotes."""
-        return f"({self.raw(name)})[2:-2]"
+        """A string's value without its quotes (substr with length: about twice as fast as slicing [2:-2])."""
+        return f"substr({self.raw(name)}, 2, length({self.raw(name)}) - 2)"
 
     def struct_type(self) -> str:
         return "{" + ", ".join(f'"{n}": "JSON"' for n in self.names) + "}"
@@ -132,12 +136,15 @@ def _event_check(f: _Fields, schema: dict, time_field: str) -> str:
     named = [*required, *schema.get("if", {}).get("required", []), *schema.get("then", {}).get("required", [])]
     if any(r not in props for r in named):
         return "false"  # required but not a property: never valid with additionalProperties false; no column either
-    # As many members as known properties present: no unknown key and no duplicate key.
-    present = " + ".join(f"({f.raw(p)} is not null)::int" for p in sorted(props))
-    conds = [f"n_keys = {present}"]
+    # As many members as known properties present: no unknown key and no duplicate key. The required ones are
+    # present (checked below), so only the optional ones need counting.
+    must = set(required)
+    optional = "".join(f" + ({f.raw(p)} is not null)::int" for p in sorted(props) if p not in must)
+    conds = [f"n_keys = {len(must)}{optional}"]
     conds += [f"{f.raw(r)} is not null" for r in required]
     for name, sub in props.items():
-        conds.append(f"({f.raw(name)} is null or {_value_check(f, name, sub, time_field)})")
+        check = _value_check(f, name, sub, time_field)
+        conds.append(check if name in must else f"({f.raw(name)} is null or {check})")
     if "if" in schema:
         cond, then = schema["if"], schema.get("then", {})
         if_parts = [f"{f.raw(r)} is not null" for r in cond.get("required", [])]
@@ -152,17 +159,28 @@ def _event_check(f: _Fields, schema: dict, time_field: str) -> str:
 
 def fast_path_sql(schemas: EventSchemas, relation: str) -> str:
     """A query over `relation(line_no, line)` giving, per line, `sure` (accepted without doubt) and the typed
-    columns event, event_id, phase, event_at (UTC)."""
+    columns event, event_id, phase, event_at (UTC), which mean something only where `sure`."""
     events = sorted(schemas.by_event.items())
     names = sorted({p for _, s in events for p in s.get("properties", {})})
     f = _Fields(names)
 
     def per_event(expr) -> str:
-        return "case raw.event::varchar " + " ".join(
+        return f"case {f.raw('event')} " + " ".join(
             f"when {_quoted(ev)} then {expr(ev, s)}" for ev, s in events) + " end"
 
     def text_of(prop_of) -> str:
-        return per_event(lambda ev, s: f.text(prop_of(ev)) if prop_of(ev) in s.get("properties", {}) else "null")
+        """The text of each event's own property `prop_of(event)`, e.g. its time. Only a sure line's value counts,
+        and a sure line's event is one of `events`: so one branch per distinct property, not one per event."""
+        by_prop: dict[str, list[str]] = {}
+        for ev, _ in events:
+            by_prop.setdefault(prop_of(ev), []).append(ev)
+        usual = max(sorted(by_prop), key=lambda p: len(by_prop[p]))
+        others = " ".join(f"when {f.raw('event')} in ({', '.join(_quoted(e) for e in evs)}) then {text(p)}"
+                          for p, evs in sorted(by_prop.items()) if p != usual)
+        return f"case {others} else {text(usual)} end" if others else text(usual)
+
+    def text(name: str) -> str:
+        return f.text(name) if name in names else "null"  # no event has it: no column either
 
     return f"""
 with shaped as (
@@ -185,17 +203,21 @@ parsed as (
         case when plain then len(json_keys(line)) end as n_keys  -- json_keys lists a duplicated key twice
     from shaped
 ),
+fields as (
+    select line_no, line, raw is not null as is_parsed, n_keys, {f.columns()}
+    from parsed
+),
 timed as (
     select *, try_cast({text_of(lambda ev: TIME_FIELD[ev])} as timestamptz) as event_at
-    from parsed
+    from fields
 ),
 judged as (
     select
         line_no,
         line,
-        raw is not null and starts_with(line, '{{')
+        is_parsed and starts_with(line, '{{')
             and coalesce({per_event(lambda ev, s: _event_check(f, s, TIME_FIELD[ev]))}, false) as sure,
-        (raw.event::varchar)[2:-2] as event,
+        ({f.text('event')}) as event,
         {text_of(lambda ev: "event_id")} as event_id,
         {text_of(lambda ev: PHASE_FIELD[ev])} as phase,
         event_at

@@ -34,6 +34,7 @@ MESSAGE_KEEP = 4000
 # Bytes read and committed at a time (one transaction each); env override for tests that need many commits.
 BLOCK_BYTES = int(os.environ.get("ROLLOUT_INGEST_BLOCK_BYTES", 256 * 1024 * 1024))
 
+SCAN_ROWS = 64 * 1024  # rows per Arrow slice handed to DuckDB
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REJECT_SAMPLES = 20  # rejects named (file:line: message) in the result, for the person running ingest
 
@@ -282,8 +283,8 @@ _FEATURE_CASE = "case event " + " ".join(f"when '{e}' then '{f}'" for e, f in EV
 # accepted, and lines jsonschema accepted, that are not duplicates (ingest_dups). Every sink lands exactly these.
 _NEW_ROWS_FAST = f"""
     select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at, j.line::json as payload,
-           k.line_key, $1 as source_file, j.line_no, $2 as load_id, $3 as loaded_at
-    from ingest_judged j left join ingest_keys k on k.event_id is null and k.line_no = j.line_no
+           j.line_key, $1 as source_file, j.line_no, $2 as load_id, $3 as loaded_at
+    from ingest_judged j
     where j.sure and j.line_no not in (select line_no from ingest_dups)
 """
 _NEW_ROWS_SLOW = """
@@ -342,13 +343,18 @@ def _load_block(con, sink, schemas: EventSchemas, source: str, block: LineBlock,
         keep = np.array(good_idx, dtype=np.int64)
         arr = as_arrow_lines(block, keep)
     batch = pa.table({"line_no": line_nos if keep is None else line_nos[keep], "line": arr})
+    # In slices, so that DuckDB's threads share the scan (one chunk is read by one thread).
+    batch = pa.Table.from_batches(batch.to_batches(max_chunksize=SCAN_ROWS), schema=batch.schema)
     con.register("ingest_batch", batch)
     try:
-        # Pass 1: the verdict and typed columns of every line, with its text (in memory, for pass 2).
+        # Pass 1: the verdict, typed columns and key of every line, with its text (in memory, for pass 2: a copy
+        # costs less than joining the batch again by line_no).
         con.execute(
             "create or replace temp table ingest_judged as "
-            "select line_no, line, sure, event, event_id, phase, event_at "
-            f"from ({fast_path_sql(schemas, 'ingest_batch')})"
+            "select line_no, line, sure, event, event_id, phase, event_at, "
+            "case when sure and event_id is null then md5($1 || ':' || line_no || ':' || line) end as line_key "
+            f"from ({fast_path_sql(schemas, 'ingest_batch')})",
+            [source],
         )
         undecided = con.execute(
             "select line_no, line from ingest_judged where not sure order by line_no"
@@ -359,9 +365,7 @@ def _load_block(con, sink, schemas: EventSchemas, source: str, block: LineBlock,
         # The key of every accepted line: its event_id, else its file, line number and content.
         con.execute(
             """create or replace temp table ingest_keys as
-            select line_no, event_id,
-                   case when event_id is null then md5($1 || ':' || line_no || ':' || line) end as line_key
-            from ingest_judged where sure
+            select line_no, event_id, line_key from ingest_judged where sure
             union all
             select line_no, event_id,
                    case when event_id is null then md5($1 || ':' || line_no || ':' || line_text) end

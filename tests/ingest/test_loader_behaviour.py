@@ -414,3 +414,28 @@ def test_folders_are_searched_recursively_for_jsonl_files_only(tmp_path):
     # a file named explicitly is read whatever its name; the same file twice counts once
     again = run(tmp_path, logs / "notes.json", logs / "a.jsonl", logs)
     assert (again.files, again.loaded) == (4, 1)
+
+
+# --- the batch handed to DuckDB in slices ---------------------------------------------------------------------
+
+
+def test_a_block_in_many_slices_loads_every_line_once_in_place(tmp_path, monkeypatch):
+    """DuckDB reads the block's lines in slices (ingest.loader.SCAN_ROWS); with slices of 3 lines, a duplicate, a
+    reject, an undecided line (\\u escape) and blank lines fall in different slices and each keeps its line."""
+    monkeypatch.setattr("ingest.loader.SCAN_ROWS", 3)
+    lines = [line(SAVE, event_id=f"s-{i}") for i in range(10)]
+    lines[4] = line(SAVE, event_id="s-1")                        # duplicate of line 2, two slices later
+    lines[6] = line(SAVE, event_id="s-6", duration_ms=-1)        # rejected
+    lines[7] = line(SAVE, event_id="s-7", phase="A-\\u0031").replace(b"\\\\", b"\\")  # valid, for jsonschema
+    lines[8] = b"  "                                             # blank: not counted
+    path = write(tmp_path / "logs" / "a.jsonl", lines)
+    assert tally(run(tmp_path, path)) == (9, 7, 1, 1, 0)
+    assert loaded_lines(tmp_path) == [1, 2, 3, 4, 6, 8, 10]
+    assert [r[0] for r in rejects(tmp_path)] == [7]
+    assert rows(tmp_path / "home", "select phase from raw.events where line_no = 8") == [("A-1",)]
+
+
+def test_a_file_of_blank_lines_only_loads_nothing(tmp_path):
+    path = write(tmp_path / "logs" / "blank.jsonl", [b"", b" \t", b"\r"])
+    assert tally(run(tmp_path, path)) == (0, 0, 0, 0, 0)
+    assert count(tmp_path / "home", "raw.events") == 0
