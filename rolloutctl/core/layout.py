@@ -30,6 +30,7 @@ def policy_file(name: str) -> Path:
 # A home (--home / ROLLOUT_HOME): the live state of one rollout.
 WAREHOUSE_RELPATH = Path("warehouse") / "rollout.duckdb"          # the working warehouse
 ANALYTICS_RELPATH = Path("warehouse") / "analytics.duckdb"        # the analysts' read-only snapshot
+ANALYTICS_HISTORY_RELDIR = Path("warehouse") / "analytics-history"  # its raw rows: one Parquet file per load
 SCRATCH_RELDIR = Path("warehouse") / "scratch"                    # replay and backtest warehouses
 BACKTESTS_RELDIR = Path("warehouse") / "backtests"
 LOGS_RELDIR = Path("logs")                                        # the Collector's output
@@ -64,6 +65,10 @@ def warehouse_file(home: Path) -> Path:
 
 def analytics_file(home: Path) -> Path:
     return Path(home) / ANALYTICS_RELPATH
+
+
+def analytics_history_dir(home: Path) -> Path:
+    return Path(home) / ANALYTICS_HISTORY_RELDIR
 
 
 def lake_dir(home: Path, parquet_dir: Path | str | None = None) -> Path:

@@ -13,6 +13,7 @@ then reported as WarehouseBusy, naming the process.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import threading
@@ -28,6 +29,13 @@ from rolloutctl.core.layout import PROJECT_DIR, lake_dir
 SPARK_TARGET = "spark"   # profiles.yml: dbt-spark, session method; sources are the Parquet lake (spark_lake.py)
 DUCKDB_ONLY = "tag:duckdb_only"   # dbt unit tests whose given/expected rows are DuckDB SQL: not run on Spark
 FAILED_STATUSES = {"error", "fail", "runtime error"}
+# selectors.yml: what the operational cycle builds and tests. CYCLE_SELECTOR: every model and seed and the data tests
+# guarding the gate's inputs; CYCLE_DATA_SELECTOR: the same once the views and seeds are in place (only the models
+# holding data, the same tests), for as long as the project's definitions (definitions_hash) stay as they were.
+CYCLE_SELECTOR = "gate_cycle"
+CYCLE_DATA_SELECTOR = "gate_cycle_data"
+DEFINITION_FILES = ("dbt_project.yml", "selectors.yml", "profiles.yml")
+DEFINITION_DIRS = ("models", "macros", "governance")   # governance/: the seeds and their properties
 
 _RUN_LOCK = threading.Lock()  # dbt's adapter state is process-wide: one run at a time per process
 
@@ -110,6 +118,7 @@ def run_dbt(
     full_refresh: bool = False,
     target: str | None = None,
     *,
+    selector: str | None = None,
     exclude: str | Sequence[str] | None = None,
     progress: Callable[[BuildProgress], None] | None = None,
     check: bool = True,
@@ -121,8 +130,9 @@ def run_dbt(
     """Run `dbt <args>` on the warehouse of `home`; return what happened.
 
     args: the dbt command and any extra flags (default ["build"]). select/exclude: node selection (a string or a
-    list). full_refresh: rebuild incremental models from scratch. target: a profile target (default: the
-    profile's). progress: called for every node start and finish (from dbt's event stream). check: raise
+    list). selector: a selector of selectors.yml (e.g. CYCLE_SELECTOR; dbt takes it instead of select/exclude).
+    full_refresh: rebuild incremental models from scratch. target: a profile target (default: the profile's).
+    progress: called for every node start and finish (from dbt's event stream). check: raise
     BuildFailed when dbt reports a failure (the result rides on the exception). target_path: dbt's target/
     folder (default env ROLLOUT_DBT_TARGET_PATH, else <project>/target). project_dir: the dbt project (default:
     this repository). write_artifacts: let build/run/test/seed write manifest.json and run_results.json to the
@@ -137,11 +147,13 @@ def run_dbt(
     home = Path(home).expanduser().resolve()
 
     command = list(args)
+    if selector:
+        command += ["--selector", selector]
     if select:
         command += ["--select", *([select] if isinstance(select, str) else select)]
     exclude = [exclude] if isinstance(exclude, str) else list(exclude or [])
-    if target == SPARK_TARGET and command and command[0] in ("build", "test"):
-        exclude.append(DUCKDB_ONLY)
+    if target == SPARK_TARGET and command and command[0] in ("build", "test") and not selector:
+        exclude.append(DUCKDB_ONLY)   # (the cycle's selector holds no unit test)
     if exclude:
         command += ["--exclude", *exclude]
     if full_refresh:
@@ -196,6 +208,18 @@ def run_dbt(
     if check and not result.success:
         raise BuildFailed(result)
     return result
+
+
+def definitions_hash(project_dir: Path | str | None = None, target: str | None = None) -> str:
+    """One sha256 over what dbt builds the views and seeds from: the project's files, models/, macros/, the seeds
+    (governance/) and the target. Equal hashes: a build's views and seeds are those of the last one."""
+    root = Path(project_dir).resolve() if project_dir else PROJECT_DIR
+    digest = hashlib.sha256(f"target={target or ''}\0".encode())
+    files = [root / name for name in DEFINITION_FILES if (root / name).is_file()]
+    files += sorted(p for d in DEFINITION_DIRS for p in (root / d).rglob("*") if p.is_file())
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _check_spark_installed() -> None:

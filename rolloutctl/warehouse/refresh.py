@@ -11,19 +11,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from rolloutctl.warehouse import analyst_snapshot, governance_mirror, spark_lake, test_failures
-from rolloutctl.warehouse.dbt_runner import SPARK_TARGET, BuildFailed, BuildResult
+from rolloutctl.warehouse.dbt_runner import CYCLE_SELECTOR, SPARK_TARGET, BuildFailed, BuildResult
 
 
-def refresh(home: Path, *, check: bool = True, **dbt_options) -> BuildResult:
+def refresh(home: Path, *, check: bool = True, all_tests: bool = False, **dbt_options) -> BuildResult:
     """Run the sequence above (dbt_options: full_refresh, select, target, progress, target_path, …); return dbt's
-    BuildResult. With check, raise BuildFailed when anything failed. Without it the caller decides: failing data
-    tests alone leave usable marts (`test_failures.only_data_tests_failed`), on which the gate holds with reason
+    BuildResult.
+
+    What dbt builds: by default the operational cycle (selectors.yml): the models holding data (every model and
+    seed when the project's definitions changed), the incremental ones incrementally, and the data tests that guard
+    the gate's inputs, over the rows loaded since the last passing build (test_failures: the data-test scope).
+    all_tests: the full `dbt build` CI runs — every unit test and every data test, over all history. A `select` of
+    the caller's is dbt's own (`dbt build --select …`).
+
+    With check, raise BuildFailed when anything failed. Without it the caller decides: failing data tests alone
+    leave usable marts (`test_failures.only_data_tests_failed`), on which the gate holds with reason
     `data_quality`; the snapshot is published whenever the marts are usable."""
     home = Path(home)
     on_spark = dbt_options.get("target") == SPARK_TARGET
     governance_mirror.sync(home)
     if on_spark:
         spark_lake.publish_governance(home)
+    if not all_tests and not dbt_options.get("select"):
+        dbt_options["selector"] = CYCLE_SELECTOR
     result = test_failures.build_recording_failures(home, **dbt_options)
     usable = result.success or test_failures.only_data_tests_failed(result)
     if on_spark and not any(f.resource_type == "run" for f in result.failures):

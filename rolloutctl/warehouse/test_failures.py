@@ -6,6 +6,19 @@ quality.build_test_failures (as governance_mirror mirrors the ledger), and then 
 marts.data_quality with its dependants anyway (`dbt run`, no tests): the marts stay current, rollback rules still
 fire, and the gate holds with reason `data_quality`, naming the tests. Any other failure (a model error, a failing
 unit test: the logic itself is wrong) is not a data-quality finding and fails the build as before.
+
+The data-test scope (quality.data_test_scope): the operational cycle's data tests of relations whose rows are only
+ever appended or recomputed where new events fall (raw.events, the telemetry staging views and
+int_telemetry_events_parsed by loaded_at; metrics_windowed by the evaluation times new events touch: models and
+sources with `meta: {data_test_scope: …}`, macros/data_test_scope_filter.sql) check the rows loaded after
+`test_from` only: the rows loaded up to `checked_through`, the watermark of the last build whose data tests all
+passed, were tested then and have not changed since. A build whose tests fail does not move it, so a failing row is
+tested, and holds promotion, until it is fixed; a full build (--all-tests, --full-refresh, a selection of the
+caller's) tests everything.
+
+It also records the definitions (dbt_runner.definitions_hash) that last build was made from: while they stay the
+same, the cycle builds only the models that hold data (selectors.yml, gate_cycle_data), the views and seeds being
+already in place.
 """
 from __future__ import annotations
 
@@ -13,7 +26,7 @@ from pathlib import Path
 
 from ingest.warehouse import connect
 from rolloutctl.core.timestamps import utc_now
-from rolloutctl.warehouse.dbt_runner import run_dbt
+from rolloutctl.warehouse.dbt_runner import CYCLE_DATA_SELECTOR, CYCLE_SELECTOR, definitions_hash, run_dbt
 
 QUALITY_DDL = """
 create schema if not exists quality;
@@ -23,6 +36,16 @@ create table if not exists quality.build_test_failures (
     status       varchar     not null,    -- fail | error
     message      varchar,
     recorded_at  timestamptz not null
+);
+"""
+
+SCOPE_DDL = """
+create schema if not exists quality;
+
+create table if not exists quality.data_test_scope (
+    test_from        timestamptz,   -- this build's scoped data tests check rows loaded after it (NULL: every row)
+    checked_through  timestamptz,   -- rows loaded up to here passed the last complete run of the data tests
+    definitions      varchar        -- dbt_runner.definitions_hash of that build: its views and seeds are in place
 );
 """
 
@@ -66,6 +89,49 @@ def recorded_test_failures(home: Path) -> list[str]:
         con.close()
 
 
+def begin_test_scope(home: Path, *, everything: bool) -> tuple:
+    """Set this build's data-test scope (see the module's docstring). Return the latest loaded_at of raw.events now
+    (`end_test_scope` records it as checked once the build has passed) and the definitions hash of the last
+    complete build."""
+    con = connect(Path(home))
+    try:
+        con.execute(SCOPE_DDL)
+        row = con.execute("select checked_through, definitions from quality.data_test_scope").fetchone()
+        checked, definitions = row if row else (None, None)
+        loaded_through = con.execute("select max(loaded_at) from raw.events").fetchone()[0]
+        con.execute("begin transaction")
+        con.execute("delete from quality.data_test_scope")
+        con.execute("insert into quality.data_test_scope values (?, ?, ?)",
+                    [None if everything else checked, checked, definitions])
+        con.execute("commit")
+        return loaded_through, definitions
+    finally:
+        con.close()
+
+
+def end_test_scope(home: Path, loaded_through, definitions: str) -> None:
+    """Every row loaded up to `loaded_through` passed this build's data tests; its views and seeds are
+    `definitions`'."""
+    con = connect(Path(home))
+    try:
+        con.execute("update quality.data_test_scope set checked_through = ?, definitions = ?",
+                    [loaded_through, definitions])
+    finally:
+        con.close()
+
+
+def data_test_scope(home: Path) -> dict:
+    """The latest build's data-test scope: test_from, checked_through, definitions."""
+    con = connect(Path(home))
+    try:
+        con.execute(SCOPE_DDL)
+        cur = con.execute("select test_from, checked_through, definitions from quality.data_test_scope")
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row or (None, None, None)))
+    finally:
+        con.close()
+
+
 def build_recording_failures(home: Path, **dbt_options):
     """dbt build, with failing data tests recorded and the models they made dbt skip built anyway.
 
@@ -74,7 +140,17 @@ def build_recording_failures(home: Path, **dbt_options):
     """
     dbt_options.pop("check", None)
     record_test_failures(home, [])          # this build's findings replace the last build's
+    # the cycle (a selector) tests what is new since the last passing build; anything else tests every row
+    scoped = bool(dbt_options.get("selector")) and not dbt_options.get("full_refresh")
+    complete = not dbt_options.get("select")  # a selection of the caller's may leave tests out: checks nothing
+    loaded_through, built_from = begin_test_scope(home, everything=not scoped)
+    definitions = definitions_hash(dbt_options.get("project_dir"), dbt_options.get("target"))
+    if dbt_options.get("selector") == CYCLE_SELECTOR and built_from == definitions and not dbt_options.get(
+            "full_refresh"):
+        dbt_options["selector"] = CYCLE_DATA_SELECTOR      # the views and seeds are those of the last build
     result = run_dbt(home, check=False, **dbt_options)
+    if complete and result.success:
+        end_test_scope(home, loaded_through, definitions)
     if only_data_tests_failed(result):
         record_test_failures(home, data_test_failures(result))
         rerun = {k: v for k, v in dbt_options.items() if k in _PASS_THROUGH}

@@ -77,10 +77,12 @@ def built(tmp_path) -> Path:
 
 
 def duplicate_an_event_id(home: Path) -> None:
-    """Two rows with one event_id: only a writer bypassing the loader can do that; the source's unique test
-    catches it."""
+    """A new row repeating a loaded row's event_id: only a writer bypassing the loader can do that; the source's
+    unique test catches it (the cycle tests every row whose key a row loaded since the last passing build has)."""
     con = connect(home)
-    con.execute("update raw.events set event_id = 'dup' where rowid in (select rowid from raw.events limit 2)")
+    con.execute("update raw.events set event_id = 'dup' where rowid in (select rowid from raw.events limit 1)")
+    con.execute("insert into raw.events select * replace (null as line_key, 'copy' as load_id, now() as loaded_at) "
+                "from raw.events where event_id = 'dup'")
     con.close()
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from test_data_quality import duplicate_an_event_id
 
-from ingest.warehouse import connect, warehouse_path
+from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
 from tests.support.verdict_home import ingest_bad_lines
 
@@ -83,9 +84,7 @@ def test_too_many_rejects_hold_promotion_but_not_rollback(home):
 
 
 def test_a_failing_data_test_holds_promotion_naming_it(home):
-    con = connect(home)
-    con.execute("update raw.events set event_id = 'dup' where rowid in (select rowid from raw.events limit 2)")
-    con.close()
+    duplicate_an_event_id(home)                 # a new row repeating an event_id (tests/quality/test_data_quality)
     result = CliRunner().invoke(cli, ["--home", str(home), "gate"])   # the build fails a test; the gate answers
     assert result.exit_code == 0, result.output
     assert "A-0 at 2026-03-01T06:15:00Z: HOLD (data quality)" in result.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.loader import ingest
-from rolloutctl.core.layout import analytics_file
+from rolloutctl.core.layout import analytics_file, analytics_history_dir
 from rolloutctl.warehouse.analyst_snapshot import publish as publish_snapshot
 
 ANALYST = textwrap.dedent("""
@@ -57,3 +57,48 @@ def test_open_analyst_session_survives_four_cycles(tmp_path):
         analyst.stdin.close()
         analyst.wait(timeout=30)
     assert analyst.returncode == 0
+
+
+def _history(home: Path) -> dict[str, tuple[int, int]]:
+    """Every Parquet file of the snapshot's raw history: (inode, mtime)."""
+    folder = analytics_history_dir(home)
+    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.rglob("*.parquet")}
+
+
+def test_a_publish_writes_only_the_rows_of_the_new_loads(tmp_path):
+    home = tmp_path / "home"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for day in range(3):
+        ingest(home, [_events_file(logs / f"day{day}.jsonl", day * 100, 100)])
+    publish_snapshot(home)
+    before = _history(home)
+    assert len([f for f in before if f.startswith("events/") and not f.endswith("_schema.parquet")]) == 3
+    new = ingest(home, [_events_file(logs / "day3.jsonl", 300, 100)])
+    publish_snapshot(home)
+    after = _history(home)
+    # the earlier loads' files are left as they were (same inode, never rewritten); one new file per history table
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert sorted(set(after) - set(before)) == [f"events/{new.load_id}.parquet",
+                                                f"rejected_events/{new.load_id}.parquet"]
+    con = duckdb.connect(str(analytics_file(home)), read_only=True)
+    try:
+        # the snapshot file holds no copy of the events: raw.events reads the Parquet files
+        kinds = dict(con.execute("select table_name, table_type from information_schema.tables "
+                                 "where table_schema = 'raw'").fetchall())
+        assert kinds["events"] == "VIEW" and kinds["rejected_events"] == "VIEW" and kinds["loads"] == "BASE TABLE"
+        assert con.execute("select count(*), count(distinct event_id) from raw.events").fetchone() == (400, 400)
+    finally:
+        con.close()
+
+
+def test_a_snapshot_with_no_load_yet_has_the_raw_tables(tmp_path):
+    home = tmp_path / "home"
+    ingest(home, [])
+    publish_snapshot(home)
+    con = duckdb.connect(str(analytics_file(home)), read_only=True)
+    try:
+        assert con.execute("select count(*) from raw.events").fetchone()[0] == 0
+        assert "payload" in [r[0] for r in con.execute("describe raw.events").fetchall()]
+    finally:
+        con.close()

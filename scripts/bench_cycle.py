@@ -1,0 +1,123 @@
+"""Operational-cycle benchmark (issue 12): what a 15-minute cycle costs against a full build of the same events.
+
+    python scripts/bench_cycle.py [--events 10M] [--days 30] [--seed 1] [--work bench-out/metrics]
+                                  [--code DIR ...] [--out bench-out/cycle.json]
+
+Set-up (not timed, cached in --work, shared with scripts/bench_metrics.py): the generator's rollout with its last
+three quarter hours held back, the rest loaded with the real loader.
+
+Measured for each --code checkout (default: this one; pass an older checkout, e.g. a `git archive` of a commit, to
+compare before and after in one run), each command a whole `python -m rolloutctl` process on a copy of that home:
+  full         `rolloutctl build --full-refresh --json`: every model from scratch (and the tests that build runs)
+  all_tests    `rolloutctl build --all-tests --json` right after it, when the checkout has that option
+  build        the next quarter hour ingested (not timed), then `rolloutctl build --json` (incremental)
+  gate         the next quarter hour ingested (not timed), then `rolloutctl gate --json` (build + decision + files)
+  publish      the analysts' snapshot published again once the third quarter hour is ingested (its own process)
+Each with the load average before it. Ratios are to `full` of the same checkout.
+
+Goals: build <= 0.2 x full; gate <= 0.2 x full.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_metrics import _count, _machine, _prepare  # noqa: E402
+
+GIB = 1024 ** 3
+PUBLISH = ("import sys, time; from rolloutctl.warehouse.analyst_snapshot import publish; "
+           "t = time.perf_counter(); publish(sys.argv[1]); print(time.perf_counter() - t)")
+
+
+def _run(code: Path, args: list[str], ok=(0,)) -> dict:
+    """One whole process with `code` first on the path; its wall time, peak RSS and the load before it."""
+    env = {**os.environ, "PYTHONPATH": str(code), "ROLLOUT_DBT_TARGET_PATH": str(code / "target")}
+    load = os.getloadavg()
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *args], env=env, cwd=code, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{out[-2000:]}\n{err[-4000:]}")
+    return {"seconds": round(seconds, 3), "load_before": [round(x, 2) for x in load], "stdout": out[-4000:]}
+
+
+def _cli(code: Path, home: Path, *args: str, ok=(0,)) -> dict:
+    return _run(code, ["-m", "rolloutctl", "--home", str(home), *args], ok=ok)
+
+
+def _measure(code: Path, pristine: Path, cycle_files: list[Path], home: Path) -> dict:
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(pristine, home)
+    os.sync()
+    runs: dict[str, dict] = {}
+    runs["full"] = _cli(code, home, "build", "--full-refresh", "--json", ok=(0, 1))
+    print(f"  full {runs['full']['seconds']:.1f}s", file=sys.stderr)
+    if "--all-tests" in _run(code, ["-m", "rolloutctl", "build", "--help"])["stdout"]:
+        runs["all_tests"] = _cli(code, home, "build", "--all-tests", "--json", ok=(0, 1))
+        print(f"  all tests {runs['all_tests']['seconds']:.1f}s", file=sys.stderr)
+    _cli(code, home, "ingest", str(cycle_files[0]))
+    runs["build"] = _cli(code, home, "build", "--json", ok=(0, 1))
+    print(f"  build {runs['build']['seconds']:.1f}s", file=sys.stderr)
+    _cli(code, home, "ingest", str(cycle_files[1]))
+    runs["gate"] = _cli(code, home, "gate", "--json", ok=(0, 3, 4))
+    print(f"  gate {runs['gate']['seconds']:.1f}s", file=sys.stderr)
+    _cli(code, home, "ingest", str(cycle_files[2]))
+    publish = _run(code, ["-c", PUBLISH, str(home)])
+    publish["publish_seconds"] = round(float(publish["stdout"].strip().splitlines()[-1]), 3)
+    runs["publish"] = publish
+    print(f"  publish {publish['publish_seconds']:.2f}s", file=sys.stderr)
+    warehouse = home / "warehouse"
+    sizes = {p.name: p.stat().st_size for p in warehouse.iterdir() if p.is_file()}
+    full = runs["full"]["seconds"]
+    return {
+        "runs": runs,
+        "warehouse_bytes": sizes,
+        "ratios": {k: round(runs[k]["seconds"] / full, 3) for k in ("build", "gate")},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", default="10M")
+    parser.add_argument("--days", type=float, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench-out" / "metrics")
+    parser.add_argument("--code", type=Path, action="append", help="checkout(s) to measure (default: this one)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "cycle.json")
+    args = parser.parse_args(argv)
+    events = _count(args.events)
+    work = args.work / f"{events}-{args.days:g}d-s{args.seed}"
+    print(f"set-up: {events:,} events over {args.days:g} days (seed {args.seed}) …", file=sys.stderr)
+    pristine, cycle_files, setup = _prepare(work, events, args.days, args.seed, 3, args.work / "dbt-target")
+    print(f"  {json.dumps(setup)}", file=sys.stderr)
+    report = {"machine": _machine(), "setup": setup, "checkouts": {}}
+    for code in [c.resolve() for c in (args.code or [ROOT])]:
+        print(f"{code}:", file=sys.stderr)
+        report["checkouts"][str(code)] = _measure(code, pristine, cycle_files, work / "cycle-home")
+        shutil.rmtree(work / "cycle-home", ignore_errors=True)
+    report["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    for code, m in report["checkouts"].items():
+        r = m["runs"]
+        print(f"{code}: full {r['full']['seconds']:.1f}s  build {r['build']['seconds']:.1f}s "
+              f"({m['ratios']['build']:.2f}x)  gate {r['gate']['seconds']:.1f}s ({m['ratios']['gate']:.2f}x)  "
+              f"publish {r['publish']['publish_seconds']:.2f}s")
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
