@@ -150,6 +150,9 @@ def choose(pts: list[dict], few: bool) -> list[tuple[int, str]]:
     after_plan = [p for p in pts if p["n"] >= plan_at]
     visible = sorted({(p["n"], "before") for p in after_plan if p["kind"] in ("replace", "unlink", "write")}
                      | {(p["n"], "torn") for p in after_plan if p["kind"] == "write"})
+    # always one file replaced and one removed (the ledger's rename, the plan's removal), then a fresh sample
+    chosen |= {(next(p["n"] for p in after_plan if p["kind"] == "replace"), "before"),
+               (next(p["n"] for p in reversed(after_plan) if p["kind"] == "unlink"), "before")}
     return sorted(chosen | set(sample(visible, VISIBLE_SAMPLE, f"kill points after the plan ({len(pts)} in all)")))
 
 
@@ -192,7 +195,7 @@ def test_killed_action_is_before_or_after_and_a_rerun_completes_it_once(name, ba
         results = list(pool.map(one, chosen))
     failures = [(point, problems) for point, problems, _ in results if problems]
     assert not failures, "\n".join(f"kill at {p}: {'; '.join(ps)}" for p, ps in failures)
-    assert len(results) >= (len(b["points"]) if FULL else 4 if name == "promote" else 8)
+    assert len(results) == len(chosen) >= (len(b["points"]) if FULL else 4 if name == "promote" else 5)
     # the kills covered the whole action: before the plan, the plan, every file, the removal of the plan
     kinds = {next(p["kind"] for p in b["points"] if p["n"] == k) for k, _ in chosen}
     assert ({"replace"} if name == "promote" else {"replace", "unlink"}) <= kinds
