@@ -120,6 +120,7 @@ SQL_METHODS = {"execute", "executemany", "sql", "query", "from_query"}
 SQL_HELPERS = {"_query": 1, "_rows": 1}     # functions that pass their SQL argument on to execute (argument index)
 SCANNED = ("ingest", "rolloutctl", "scripts")
 
+SNAPSHOT = "rolloutctl/warehouse/analyst_snapshot.py"
 # (file, interpolated expression) → why it is not input. Anything else interpolated into SQL fails the test.
 ALLOWED = {
     ("ingest/loader.py", "fast_path_sql(schemas, 'ingest_batch')"):
@@ -143,6 +144,20 @@ ALLOWED = {
     ("rolloutctl/warehouse/spark_lake.py", "name"):
         "Spark's own table names in marts, read back from its catalog (show tables)",
     ("rolloutctl/warehouse/spark_lake.py", "schema"): "marts or staging, constants of the module",
+    (SNAPSHOT, "_quoted(tmp)"):
+        "a Parquet file this module names under the home's warehouse/, quotes escaped",
+    (SNAPSHOT, "query"):
+        "_write_aside's own parameter: its callers pass this module's constant queries (with ? parameters)",
+    (SNAPSHOT, "_ident(schema)"):
+        "a schema name read back from DuckDB's own catalog (duckdb_tables()), quoted",
+    (SNAPSHOT, "_ident(name)"):
+        "a table name read back from DuckDB's own catalog (duckdb_tables()), quoted",
+    (SNAPSHOT, "_quoted(p.resolve())"):
+        "the Parquet files this module wrote (one per load_id), quotes escaped",
+    (SNAPSHOT, "sql"):
+        "the views' own DDL as dbt created them, read back from duckdb_views()",
+    (SNAPSHOT, "_ident(working)"):
+        "the working warehouse's catalog name (current_database()), quoted",
     ("scripts/bench_ingest.py", "k"): "TYPED_COLUMNS, a constant of the benchmark",
     ("scripts/bench_ingest.py", "v"): "TYPED_COLUMNS, a constant of the benchmark",
 }
