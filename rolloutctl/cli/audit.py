@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from rolloutctl.cli.console import emit_json, err_console
+from rolloutctl.cli.console import emit_json, err_console, present_check
 from rolloutctl.cli.options import get_home, json_option
 from rolloutctl.core.errors import UsageError
 
@@ -30,15 +30,8 @@ def audit_verify(ctx, as_json):
     """
     from rolloutctl.governance import audit as audit_log
 
-    problems = audit_log.verify(get_home(ctx))
-    if as_json:
-        emit_json({"ok": not problems, "problems": [p.as_json() for p in problems]})
-    else:
-        for p in problems:
-            click.echo(f"✗ {p}", err=True)
-        if not problems:
-            click.echo("✓ audit log intact: chain, metrics snapshots and ledger agree")
-    sys.exit(1 if problems else 0)
+    present_check(audit_log.verify(get_home(ctx)), "audit log intact: chain, metrics snapshots and ledger agree",
+                  as_json)
 
 
 REPLAY_MARKS = {"same": "✓", "differs": "✗", "not_replayable": "?"}

@@ -1,11 +1,9 @@
 """`config check`: the rollout policy (governance/*.csv, the dbt seeds) checked before it is built on."""
 from __future__ import annotations
 
-import sys
-
 import click
 
-from rolloutctl.cli.console import emit_json
+from rolloutctl.cli.console import present_check
 from rolloutctl.cli.options import json_option
 
 
@@ -29,12 +27,4 @@ def config_check(as_json):
     from rolloutctl.governance.policy_check import check_seeds
 
     problems = check_seeds()
-    errors = [p for p in problems if p.severity == "error"]
-    if as_json:
-        emit_json({"ok": not errors, "problems": [p.as_json() for p in problems]})
-    else:
-        for p in problems:
-            click.echo(f"{'✗' if p.severity == 'error' else '!'} {p}", err=True)
-        if not errors:
-            click.echo(f"✓ policy seeds valid ({len(problems)} warning(s))")
-    sys.exit(1 if errors else 0)
+    present_check(problems, f"policy seeds valid ({len(problems)} warning(s))", as_json)

@@ -22,6 +22,20 @@ def emit_json(obj) -> None:
     click.echo(json.dumps(obj, indent=2, sort_keys=False, default=str))
 
 
+def present_check(problems: list, ok_message: str, as_json: bool) -> None:
+    """What a check command (`audit verify`, `flags verify`, `config check`) found, then exit: 1 when any problem is
+    an error (a problem without a severity is one), else 0. Problems are strings or have as_json()."""
+    errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
+    if as_json:
+        emit_json({"ok": not errors, "problems": [p.as_json() if hasattr(p, "as_json") else p for p in problems]})
+    else:
+        for p in problems:
+            click.echo(f"{'✗' if getattr(p, 'severity', 'error') == 'error' else '!'} {p}", err=True)
+        if not errors:
+            click.echo(f"✓ {ok_message}")
+    sys.exit(1 if errors else 0)
+
+
 @contextmanager
 def byte_progress(label: str, enabled: bool):
     """A progress bar on a terminal (stderr); a no-op callback otherwise."""

@@ -1,11 +1,9 @@
 """`flags`: resolve the feature flags, push a phase's defaults, verify the defaults file."""
 from __future__ import annotations
 
-import sys
-
 import click
 
-from rolloutctl.cli.console import emit_json, err_console
+from rolloutctl.cli.console import emit_json, err_console, present_check
 from rolloutctl.cli.options import get_home, json_option, phase_choice
 
 
@@ -89,12 +87,4 @@ def flags_verify(ctx, as_json):
     """
     from rolloutctl.governance import flags as flag_state
 
-    problems = flag_state.verify(get_home(ctx))
-    if as_json:
-        emit_json({"ok": not problems, "problems": problems})
-    else:
-        for p in problems:
-            click.echo(f"✗ {p}", err=True)
-        if not problems:
-            click.echo("✓ the flag defaults match the ledger's phase")
-    sys.exit(1 if problems else 0)
+    present_check(flag_state.verify(get_home(ctx)), "the flag defaults match the ledger's phase", as_json)
