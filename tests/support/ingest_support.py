@@ -161,11 +161,12 @@ def count(home: Path, table: str) -> int:
     return rows(home, f"select count(*) from {table}")[0][0]
 
 
-def cli(*args: str, home: Path | None = None, input: bytes | None = None, cwd: Path | None = None
-        ) -> subprocess.CompletedProcess:
-    """Run the installed `rolloutctl` as a user would (a real process: exit code, stdout, stderr)."""
+def cli(*args: str, home: Path | None = None, input: bytes | None = None, cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the installed `rolloutctl` as a user would (a real process: exit code, stdout, stderr); `env` adds to
+    the environment (ROLLOUT_HOME removed: --home says where)."""
     cmd = [str(ROLLOUTCTL)] + (["--home", str(home)] if home else []) + list(args)
-    env = {k: v for k, v in os.environ.items() if k != "ROLLOUT_HOME"}
+    env = {**{k: v for k, v in os.environ.items() if k != "ROLLOUT_HOME"}, **(env or {})}
     return subprocess.run(cmd, input=input, capture_output=True, cwd=cwd, env=env, timeout=300)
 
 
