@@ -1,10 +1,16 @@
 """Fixtures and settings every test folder shares: the tiers' hypothesis profiles, and the demo rollout."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import settings
 
 from tests.support.tiers import LONG, SAMPLE_SEED
+
+# dbt's own log file (the home's warehouse/dbt.log) costs a small build a tenth of its time; the tests read what
+# run_dbt returns, and one test (test_metrics_build) turns the log on to check where it goes. Subprocesses inherit it.
+os.environ.setdefault("ROLLOUT_DBT_LOG_LEVEL", "none")
 
 settings.register_profile("long", deadline=None, print_blob=True)
 settings.register_profile("fast", deadline=None, print_blob=True)

@@ -31,6 +31,7 @@ def policy_file(name: str) -> Path:
 WAREHOUSE_RELPATH = Path("warehouse") / "rollout.duckdb"          # the working warehouse
 ANALYTICS_RELPATH = Path("warehouse") / "analytics.duckdb"        # the analysts' read-only snapshot
 ANALYTICS_HISTORY_RELDIR = Path("warehouse") / "analytics-history"  # its raw rows: one Parquet file per load
+DBT_LOG_RELDIR = Path("warehouse")                                # dbt.log: dbt's own log of its runs
 SCRATCH_RELDIR = Path("warehouse") / "scratch"                    # replay and backtest warehouses
 BACKTESTS_RELDIR = Path("warehouse") / "backtests"
 LOGS_RELDIR = Path("logs")                                        # the Collector's output
@@ -61,6 +62,10 @@ HOME_ENTRIES = ("warehouse", "logs", "governance", "metrics", "reports", "dashbo
 
 def warehouse_file(home: Path) -> Path:
     return Path(home) / WAREHOUSE_RELPATH
+
+
+def dbt_log_dir(home: Path) -> Path:
+    return Path(home) / DBT_LOG_RELDIR
 
 
 def analytics_file(home: Path) -> Path:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ingest.errors import ConfigError, RolloutError, WarehouseBusy
 from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
-from rolloutctl.core.layout import PROJECT_DIR, lake_dir
+from rolloutctl.core.layout import PROJECT_DIR, dbt_log_dir, lake_dir
 
 SPARK_TARGET = "spark"   # profiles.yml: dbt-spark, session method; sources are the Parquet lake (spark_lake.py)
 DUCKDB_ONLY = "tag:duckdb_only"   # dbt unit tests whose given/expected rows are DuckDB SQL: not run on Spark
@@ -35,9 +35,17 @@ FAILED_STATUSES = {"error", "fail", "runtime error"}
 CYCLE_SELECTOR = "gate_cycle"
 CYCLE_DATA_SELECTOR = "gate_cycle_data"
 DEFINITION_FILES = ("dbt_project.yml", "selectors.yml", "profiles.yml")
-DEFINITION_DIRS = ("models", "macros", "governance")   # governance/: the seeds and their properties
+DEFINITION_DIRS = ("models", "macros", "governance", "data-tests")   # governance/: the seeds, their properties
 
 _RUN_LOCK = threading.Lock()  # dbt's adapter state is process-wide: one run at a time per process
+# dbt's parse of a project, per (project, target, definitions_hash): a process that runs dbt again (the demo's steps,
+# a backtest, the test suite) skips the parse (about 3 s here). dbt's own partial parse cannot serve a second home:
+# its check hashes the profile, whose path names the home. A few entries: scratch projects (backtests) come and go.
+_MANIFESTS: dict[tuple[str, str, str], object] = {}
+_MANIFESTS_KEPT = 4
+# dbt's own log file: in the home (warehouse/dbt.log), at ROLLOUT_DBT_LOG_LEVEL (default info: a line per node;
+# debug adds every statement and costs a small build about a fifth of its time; none writes no file).
+DBT_LOG_LEVELS = ("debug", "info", "warn", "error", "none")
 
 
 @dataclass(frozen=True)
@@ -166,7 +174,8 @@ def run_dbt(
         target_path = home / "spark" / "dbt-target"
     project_dir = str(Path(project_dir).resolve()) if project_dir else str(PROJECT_DIR)
     # no anonymous usage statistics: a rollout gate does not phone home (and dbt's attempt costs a second offline)
-    flags = ["--project-dir", project_dir, "--profiles-dir", project_dir, "--no-send-anonymous-usage-stats"]
+    flags = ["--project-dir", project_dir, "--profiles-dir", project_dir, "--no-send-anonymous-usage-stats",
+             *_log_flags(home)]
     if target_path:
         flags += ["--target-path", str(target_path)]
     if quiet:
@@ -193,7 +202,8 @@ def run_dbt(
                         outcome = dbtRunner(callbacks=[listener]).invoke(
                             ["run-operation", "lake_sources", "--target", target] + flags)
                     if target != SPARK_TARGET or outcome.success:
-                        outcome = dbtRunner(callbacks=[listener]).invoke(command + flags)
+                        manifest = _parsed_manifest(project_dir, target, flags)
+                        outcome = dbtRunner(manifest=manifest, callbacks=[listener]).invoke(command + flags)
             finally:
                 _release_duckdb()
         result = _result(command, time.perf_counter() - started, outcome, listener)
@@ -211,8 +221,8 @@ def run_dbt(
 
 
 def definitions_hash(project_dir: Path | str | None = None, target: str | None = None) -> str:
-    """One sha256 over what dbt builds the views and seeds from: the project's files, models/, macros/, the seeds
-    (governance/) and the target. Equal hashes: a build's views and seeds are those of the last one."""
+    """One sha256 over what dbt parses: the project's files, models/, macros/, the seeds (governance/), data-tests/
+    and the target. Equal hashes: a build's views and seeds are those of the last one, and a parse is reusable."""
     root = Path(project_dir).resolve() if project_dir else PROJECT_DIR
     digest = hashlib.sha256(f"target={target or ''}\0".encode())
     files = [root / name for name in DEFINITION_FILES if (root / name).is_file()]
@@ -220,6 +230,32 @@ def definitions_hash(project_dir: Path | str | None = None, target: str | None =
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _parsed_manifest(project_dir: str, target: str | None, flags: list[str]):
+    """The project's parsed manifest, parsed once per process while its definitions stay the same (dbtRunner takes
+    it instead of parsing again: dbt's documented reuse). None for Spark (a Spark build takes minutes: its parse is
+    not what costs) or when the parse fails (the command then parses itself and reports the error as usual)."""
+    if target == SPARK_TARGET:
+        return None
+    from dbt.cli.main import dbtRunner
+
+    key = (project_dir, target or "", definitions_hash(project_dir, target))
+    if key not in _MANIFESTS:
+        parsed = dbtRunner().invoke(["parse", *[f for f in flags if f != "--no-write-json"], "--no-write-json"])
+        if not parsed.success or parsed.result is None:
+            return None
+        while len(_MANIFESTS) >= _MANIFESTS_KEPT:
+            _MANIFESTS.pop(next(iter(_MANIFESTS)))
+        _MANIFESTS[key] = parsed.result
+    return _MANIFESTS[key]
+
+
+def _log_flags(home: Path) -> list[str]:
+    level = os.environ.get("ROLLOUT_DBT_LOG_LEVEL", "info").strip().lower()
+    if level not in DBT_LOG_LEVELS:
+        raise ConfigError(f"ROLLOUT_DBT_LOG_LEVEL={level!r}: expected one of {', '.join(DBT_LOG_LEVELS)}")
+    return ["--log-path", str(dbt_log_dir(home)), "--log-level-file", level]
 
 
 def _check_spark_installed() -> None:

@@ -1,6 +1,7 @@
 """dbt_runner.run_dbt: dbt through its Python API, progress, failures, and the DuckDB file released."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -10,8 +11,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from ingest.errors import WarehouseBusy
+from ingest.errors import ConfigError, WarehouseBusy
 from ingest.warehouse import connect, warehouse_path
+from rolloutctl.core.layout import DBT_PROJECT_FILES, PROJECT_DIR, dbt_log_dir
 from rolloutctl.warehouse.dbt_runner import BuildFailed, BuildResult, run_dbt
 from tests.support.metrics_reference import insert_events, random_events
 
@@ -101,3 +103,34 @@ def test_an_unparseable_project_is_a_failure_not_a_crash(home, tmp_path_factory)
     (broken / "dbt_project.yml").write_text("name: [unclosed\n")
     result = run_dbt(home, ["run"], project_dir=broken, check=False)
     assert not result.success and result.failures[0].resource_type == "run"
+
+
+def test_dbt_logs_to_the_home_at_the_chosen_level(home, dbt_target, monkeypatch):
+    monkeypatch.setenv("ROLLOUT_DBT_LOG_LEVEL", "info")
+    run_dbt(home, ["run"], select="stg_telemetry__events", target_path=dbt_target)
+    log = (dbt_log_dir(home) / "dbt.log").read_text()
+    assert "stg_telemetry__events" in log
+
+    monkeypatch.setenv("ROLLOUT_DBT_LOG_LEVEL", "chatty")
+    with pytest.raises(ConfigError, match="ROLLOUT_DBT_LOG_LEVEL='chatty': expected one of debug, info"):
+        run_dbt(home, ["run"], select="stg_telemetry__events", target_path=dbt_target)
+
+
+def test_a_changed_model_is_parsed_again_within_one_process(home, tmp_path_factory):
+    """The process keeps dbt's parse of a project between runs; a changed definition must never run from it."""
+    project = tmp_path_factory.mktemp("project")
+    for name in (*DBT_PROJECT_FILES, "selectors.yml"):
+        source = PROJECT_DIR / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+    probe = project / "models" / "probe.sql"
+    target = project / "target"
+
+    def built_value() -> int:
+        run_dbt(home, ["run"], select="probe", project_dir=project, target_path=target)
+        with duckdb.connect(str(warehouse_path(home)), read_only=True) as con:
+            return con.execute("select v from probe").fetchone()[0]
+
+    probe.write_text("select 1 as v\n")
+    assert built_value() == 1
+    probe.write_text("select 2 as v\n")
+    assert built_value() == 2
