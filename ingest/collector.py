@@ -30,8 +30,17 @@ class CollectResult:
 
 
 def log_file_for(log_dir: Path, obj: dict) -> Path:
-    day = event_utc_day(obj)
-    path = (log_dir / EVENT_FEATURE[obj["event"]] / f"{day}.jsonl").resolve()
+    return _log_file(log_dir, _log_key(obj))
+
+
+def _log_key(obj: dict) -> tuple[str, str]:
+    """(feature folder, UTC day) of a valid event: which log file it goes to."""
+    return EVENT_FEATURE[obj["event"]], event_utc_day(obj)
+
+
+def _log_file(log_dir: Path, key: tuple[str, str]) -> Path:
+    feature, day = key
+    path = (log_dir / feature / f"{day}.jsonl").resolve()
     if log_dir.resolve() not in path.parents:  # cannot happen with the fixed names; checked anyway
         raise UsageError(f"refusing to write outside {log_dir}: {path}")
     return path
@@ -42,7 +51,7 @@ def collect(log_dir: Path, sources: Iterable[tuple[str, Iterable[bytes]]]) -> Co
     schemas = load_schemas()
     log_dir = Path(log_dir)
     result = CollectResult()
-    groups: dict[Path, list[bytes]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[bytes]] = defaultdict(list)   # by log file, resolved once per file
     for name, lines in sources:
         for line_no, raw in enumerate(lines, start=1):
             raw = raw.rstrip(b"\n").removesuffix(b"\r")
@@ -54,8 +63,8 @@ def collect(log_dir: Path, sources: Iterable[tuple[str, Iterable[bytes]]]) -> Co
                 result.rejected.append({"source": name, "line": line_no, "json_path": verdict.json_path,
                                         "message": verdict.message})
                 continue
-            groups[log_file_for(log_dir, verdict.obj)].append(raw + b"\n")
-    for path, lines in sorted(groups.items()):
+            groups[_log_key(verdict.obj)].append(raw + b"\n")
+    for path, lines in sorted((_log_file(log_dir, key), lines) for key, lines in groups.items()):
         append_lines(path, lines)
         result.written += len(lines)
         result.files.append(str(path))
