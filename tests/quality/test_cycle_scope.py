@@ -3,6 +3,7 @@ on the rows loaded since the last passing build; `--all-tests` (CI's `dbt build`
 all history. And the analysts' snapshot the build publishes reads as the warehouse."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,14 +16,25 @@ from rolloutctl.core.layout import analytics_file
 from rolloutctl.warehouse import refresh, test_failures
 from rolloutctl.warehouse.dbt_runner import CYCLE_DATA_SELECTOR, CYCLE_SELECTOR
 
+pytestmark = pytest.mark.xdist_group("cycle-scope")   # one worker builds the module's fixture, once
 PHASE_TEST = "source_accepted_values_raw_events_phase__A_0__A_1__A_2__B_0__B_1"
 
 
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("cycle-scope")
+    load(home, "a.jsonl", saves("10:00", "12:00") + sessions("10:00", "12:00"))
+    assert refresh.refresh(home).success
+    return home
+
+
 @pytest.fixture
-def built(tmp_path) -> Path:
-    load(tmp_path, "a.jsonl", saves("10:00", "12:00") + sessions("10:00", "12:00"))
-    assert refresh.refresh(tmp_path).success
-    return tmp_path
+def built(built_once, tmp_path) -> Path:
+    """A copy of a home after its first build (the snapshot's views name the original's Parquet files until the
+    copy's next build publishes its own: every test here builds before it reads the snapshot)."""
+    home = tmp_path / "home"
+    shutil.copytree(built_once, home)
+    return home
 
 
 def names(result, resource_type: str) -> set[str]:

@@ -18,6 +18,8 @@ from rolloutctl.verification.scratch import DECISION_SEEDS, seed_hashes
 from tests.support.gate_support import promoted_to
 from tests.support.verdict_home import write_events
 
+pytestmark = pytest.mark.xdist_group("replay")   # one worker builds the module's fixture, once
+
 
 def run(home: Path, *args: str):
     return CliRunner().invoke(cli, ["--home", str(home), *args])
