@@ -9,10 +9,14 @@ import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+
 from ingest.collector import collect
+from ingest.events import event_utc_day
 from ingest.loader import ingest
-from tests.support.event_lines import NAMES, random_valid_event
+from tests.support.event_lines import NAMES, file_lines, random_valid_event
 from tests.support.ingest_support import FEATURE_OF, ROLLOUTCTL, cli, reference_verdict, time_field, utc_micros
+from tests.support.tiers import sized
 
 SESSION = {"event": "app.session.ended", "ts": "2026-03-01T12:00:00Z", "phase": "A-0", "crashed": False}
 
@@ -56,6 +60,31 @@ def test_invalid_lines_are_reported_with_reasons_and_not_written(tmp_path):
     assert result.rejected[1]["message"] == "crashed: 'no' is not of type 'boolean'"
     assert files_under(tmp_path / "logs") == {
         "app/2026-03-01.jsonl": enc(SESSION) + b"\n" + enc({**SESSION, "phase": "B-1"}) + b"\n"}
+
+
+@settings(max_examples=sized(40, 200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(file=file_lines())
+def test_what_the_collector_writes_and_rejects_is_jsonschemas_verdict(tmp_path_factory, file):
+    """The Collector decides in bulk (the loader's DuckDB fast path, then jsonschema for what it leaves undecided):
+    the lines written, in order and filed by feature and UTC date, and the lines rejected are exactly the
+    reference verdict's."""
+    data, _ = file
+    lines = data.split(b"\n")
+    log_dir = tmp_path_factory.mktemp("collect") / "logs"
+    result = collect(log_dir, [("in", lines)])
+    expected: dict[str, list[bytes]] = {}
+    rejected = []
+    for no, line in enumerate(lines, start=1):
+        raw = line.removesuffix(b"\r")   # a line's end: \n or \r\n
+        if not raw.strip(b" \t\r"):
+            continue
+        ok, obj = reference_verdict(raw)
+        if ok:   # (the calendar's edges: test_times_at_the_calendar_edges_are_filed_under_their_utc_date)
+            expected.setdefault(f"{FEATURE_OF[obj['event']]}/{event_utc_day(obj)}.jsonl", []).append(raw + b"\n")
+        else:
+            rejected.append(no)
+    assert [r["line"] for r in result.rejected] == rejected
+    assert files_under(log_dir) == {k: b"".join(v) for k, v in expected.items()}
 
 
 def test_an_unterminated_tail_left_by_a_killed_writer_does_not_swallow_the_next_line(tmp_path):

@@ -125,6 +125,8 @@ SNAPSHOT = "rolloutctl/warehouse/analyst_snapshot.py"
 ALLOWED = {
     ("ingest/loader.py", "fast_path_sql(schemas, 'ingest_batch')"):
         "SQL generated from the event schemas (files of this repository); their literals go through _quoted",
+    ("ingest/collector.py", "fast_path_sql(schemas, 'collect_batch')"):
+        "SQL generated from the event schemas (files of this repository); their literals go through _quoted",
     ("ingest/loader.py", "e"): "EVENT_FEATURE, the fixed event → feature table (_FEATURE_CASE)",
     ("ingest/loader.py", "f"): "EVENT_FEATURE, the fixed event → feature table (_FEATURE_CASE)",
     ("rolloutctl/decision/charts.py", "c.metric"): "SLO_CHARTS, a constant of the module",
