@@ -19,13 +19,13 @@ demo: install
 	$(BIN)/rolloutctl --home demo-home demo
 
 # Python (ruff), the event schemas, the policy seeds, and the dbt SQL (sqlfluff, dbt templater: it compiles the
-# project, so it needs a home; its own target folder keeps it away from a build's).
+# project, so it needs a home; its own target folder keeps it away from a build's; one process per core).
 lint: install
 	$(BIN)/ruff check rolloutctl ingest tests scripts
 	$(BIN)/rolloutctl schema lint
 	$(BIN)/rolloutctl config check
 	mkdir -p build/lint-home/warehouse
-	ROLLOUT_HOME=build/lint-home ROLLOUT_DBT_TARGET_PATH=build/lint-target $(BIN)/sqlfluff lint models data-tests
+	ROLLOUT_HOME=build/lint-home ROLLOUT_DBT_TARGET_PATH=build/lint-target $(BIN)/sqlfluff lint --processes 0 models data-tests
 
 # Two tiers (README "Tests"). `make test`, the everyday one: lint, every behaviour at least once (pytest in parallel
 # on the machine's cores, the long forms deselected), then `dbt build` as metric regression tests. `make test-long`,

@@ -19,6 +19,9 @@ from rolloutctl.decision.charts import SLO_CHARTS
 from tests.support.dashboard_browser import chromium, open_page
 from tests.support.svg_marks import read_page
 
+# one worker builds the pipeline home (conftest.py) and opens the page, once
+pytestmark = pytest.mark.xdist_group("dashboard")
+
 if chromium() is None:
     if os.environ.get("CI"):
         raise RuntimeError("chromium is missing on CI: .ci/run installs it (apt-get install -y chromium)")
