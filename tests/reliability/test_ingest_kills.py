@@ -88,8 +88,8 @@ def reference(logs, env, tmp_path_factory):
 def test_sigkill_at_many_points_then_rerun_equals_one_run(logs, env, reference, tmp_path):
     summary, ref_events, ref_rejects = reference
     killed_mid_run = 0
-    # the long tier kills at every delay; the fast tier at 4 of the first 6, which land while ingest still runs
-    delays = KILL_DELAYS if LONG else sample(KILL_DELAYS[:6], 4, "ingest kill delays")
+    # the long tier kills at every delay; the fast tier at 3 of the first 6, which land while ingest still runs
+    delays = KILL_DELAYS if LONG else sample(KILL_DELAYS[:6], 3, "ingest kill delays")
     for attempt, delay in enumerate(delays):
         home = tmp_path / f"home{attempt}"
         proc = _run(home, logs, env)

@@ -56,7 +56,7 @@ def _build_at_once(home, events, dbt_target) -> dict:
 
 
 @pytest.mark.scaled
-@settings(max_examples=sized(3, 8), deadline=None, derandomize=False,
+@settings(max_examples=sized(2, 8), deadline=None, derandomize=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 2**32 - 1),
