@@ -20,6 +20,8 @@ def cli_env(dbt_target) -> dict:
     """The environment of a real `rolloutctl` process: this checkout, no notification endpoints, a 30 s lock wait."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLOUT_")}
     env.update(PYTHONPATH=str(ROOT), ROLLOUT_DBT_TARGET_PATH=str(dbt_target))
+    if "ROLLOUT_DBT_LOG_LEVEL" in os.environ:   # the tests' setting (tests/conftest.py)
+        env["ROLLOUT_DBT_LOG_LEVEL"] = os.environ["ROLLOUT_DBT_LOG_LEVEL"]
     return env
 
 

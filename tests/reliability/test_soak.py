@@ -27,7 +27,7 @@ CYCLES = int(os.environ.get("ROLLOUT_SOAK_CYCLES") or sized(5, 24))
 def test_cycles_on_a_growing_warehouse_equal_one_full_build(tmp_path, dbt_target, cli_env):
     soak = Path(__file__).resolve().parents[1] / "support" / "soak.py"
     proc = subprocess.run([sys.executable, str(soak), str(tmp_path), "--cycles",
-                           str(CYCLES), "--events", "40000", "--target-path", str(dbt_target)],
+                           str(CYCLES), "--events", str(sized(20_000, 40_000)), "--target-path", str(dbt_target)],
                           env=cli_env, cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
