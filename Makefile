@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo lint test test-long test-all test-dbt test-spark bench clean
+.PHONY: install demo lint test test-python test-long test-all test-dbt test-spark bench clean
 
 install: $(STAMP)
 
@@ -28,16 +28,19 @@ lint: install
 	ROLLOUT_HOME=build/lint-home ROLLOUT_DBT_TARGET_PATH=build/lint-target $(BIN)/sqlfluff lint --processes 0 models data-tests
 
 # Two tiers (README "Tests"). `make test`, the everyday one: lint, every behaviour at least once (pytest in parallel
-# on the machine's cores, the long forms deselected), then `dbt build` as metric regression tests. `make test-long`,
-# which CI runs after it: the long forms (every crash point, more hypothesis examples and soak cycles, the demo's
-# whole audit replayed, the large oracle rollout) and the Spark parity test.
+# on the machine's cores, the long forms deselected), and `dbt build` as metric regression tests — the three at once
+# (they share no files; pytest alone leaves part of the cores idle while its workers wait on subprocesses and
+# files), each one's output printed whole when it ends. `make test-long`, which CI runs after it: the long forms
+# (every crash point, more hypothesis examples and soak cycles, the demo's whole audit replayed, the large oracle
+# rollout) and the Spark parity test.
 JOBS ?= auto
 PYTEST := $(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup --durations=15 --ignore=tests/spark
 
 test: install
-	$(MAKE) lint
+	$(MAKE) --jobs=3 --output-sync=target lint test-python test-dbt
+
+test-python: install
 	$(PYTEST) -m "not long" tests
-	$(MAKE) test-dbt
 
 test-long: install
 	ROLLOUT_TEST_TIER=long $(PYTEST) -m "long or scaled" tests
