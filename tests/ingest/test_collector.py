@@ -9,6 +9,7 @@ import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from ingest.collector import collect
@@ -62,6 +63,7 @@ def test_invalid_lines_are_reported_with_reasons_and_not_written(tmp_path):
         "app/2026-03-01.jsonl": enc(SESSION) + b"\n" + enc({**SESSION, "phase": "B-1"}) + b"\n"}
 
 
+@pytest.mark.scaled
 @settings(max_examples=sized(40, 200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file=file_lines())
 def test_what_the_collector_writes_and_rejects_is_jsonschemas_verdict(tmp_path_factory, file):
