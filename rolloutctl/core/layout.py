@@ -18,8 +18,9 @@ RCA_TEMPLATE = POLICY_DIR / "templates" / "rca_stub.md"
 EVENT_SCHEMA_DIR = PROJECT_DIR / "schemas" / "events"
 REPORT_TEMPLATE_DIR = PROJECT_DIR / "templates" / "reports"
 DASHBOARD_TEMPLATE_DIR = PROJECT_DIR / "templates" / "dashboard"
-# what a scratch warehouse copies to build the same models elsewhere
-DBT_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "governance", "data-tests")
+# what dbt reads of the project: a scratch warehouse copies it, dbt_runner.definitions_hash hashes it
+DBT_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros", "governance",
+                     "data-tests")
 
 
 def policy_file(name: str) -> Path:

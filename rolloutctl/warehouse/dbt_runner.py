@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ingest.errors import ConfigError, RolloutError, WarehouseBusy
 from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
-from rolloutctl.core.layout import PROJECT_DIR, dbt_log_dir, lake_dir
+from rolloutctl.core.layout import DBT_PROJECT_FILES, PROJECT_DIR, dbt_log_dir, lake_dir
 
 SPARK_TARGET = "spark"   # profiles.yml: dbt-spark, session method; sources are the Parquet lake (spark_lake.py)
 DUCKDB_ONLY = "tag:duckdb_only"   # dbt unit tests whose given/expected rows are DuckDB SQL: not run on Spark
@@ -34,8 +34,6 @@ FAILED_STATUSES = {"error", "fail", "runtime error"}
 # holding data, the same tests), for as long as the project's definitions (definitions_hash) stay as they were.
 CYCLE_SELECTOR = "gate_cycle"
 CYCLE_DATA_SELECTOR = "gate_cycle_data"
-DEFINITION_FILES = ("dbt_project.yml", "selectors.yml", "profiles.yml")
-DEFINITION_DIRS = ("models", "macros", "governance", "data-tests")   # governance/: the seeds, their properties
 
 _RUN_LOCK = threading.Lock()  # dbt's adapter state is process-wide: one run at a time per process
 # dbt's parse of a project, per (project, target, definitions_hash): a process that runs dbt again (the demo's steps,
@@ -225,8 +223,9 @@ def definitions_hash(project_dir: Path | str | None = None, target: str | None =
     and the target. Equal hashes: a build's views and seeds are those of the last one, and a parse is reusable."""
     root = Path(project_dir).resolve() if project_dir else PROJECT_DIR
     digest = hashlib.sha256(f"target={target or ''}\0".encode())
-    files = [root / name for name in DEFINITION_FILES if (root / name).is_file()]
-    files += sorted(p for d in DEFINITION_DIRS for p in (root / d).rglob("*") if p.is_file())
+    entries = [root / name for name in DBT_PROJECT_FILES]
+    files = [e for e in entries if e.is_file()]
+    files += sorted(p for e in entries if e.is_dir() for p in e.rglob("*") if p.is_file())
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -119,7 +119,7 @@ def test_dbt_logs_to_the_home_at_the_chosen_level(home, dbt_target, monkeypatch)
 def test_a_changed_model_is_parsed_again_within_one_process(home, tmp_path_factory):
     """The process keeps dbt's parse of a project between runs; a changed definition must never run from it."""
     project = tmp_path_factory.mktemp("project")
-    for name in (*DBT_PROJECT_FILES, "selectors.yml"):
+    for name in DBT_PROJECT_FILES:
         source = PROJECT_DIR / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
     probe = project / "models" / "probe.sql"
