@@ -29,8 +29,8 @@ lint: install
 
 # Two tiers (README "Tests"). `make test`, the everyday one: lint, every behaviour at least once (pytest in parallel
 # on the machine's cores, the long forms deselected), and `dbt build` as metric regression tests — the three at once
-# (they share no files; pytest alone leaves part of the cores idle while its workers wait on subprocesses and
-# files), each one's output printed whole when it ends. `make test-long`, which CI runs after it: the long forms
+# (each with its own homes and dbt target folder; pytest alone leaves part of the cores idle while its workers wait
+# on subprocesses and files), each one's output printed whole when it ends. `make test-long`, which CI runs after it: the long forms
 # (every crash point, more hypothesis examples and soak cycles, the demo's whole audit replayed, the large oracle
 # rollout) and the Spark parity test.
 JOBS ?= auto
@@ -49,12 +49,12 @@ test-long: install
 test-all: test test-long
 
 # `dbt build` as metric regression tests: every unit test and data test on a generated warehouse (the full build,
-# not the operational cycle's subset).
+# not the operational cycle's subset). Its own dbt target folder: it runs beside pytest in `make test`.
 test-dbt: install
-	rm -rf build/dbt-test-home
+	rm -rf build/dbt-test-home build/dbt-test-target
 	$(BIN)/python scripts/generate_telemetry.py --events 20000 --days 10 --seed 7 --regression --out build/dbt-test-home/logs
 	$(BIN)/rolloutctl --home build/dbt-test-home ingest build/dbt-test-home/logs
-	$(BIN)/rolloutctl --home build/dbt-test-home build --all-tests
+	ROLLOUT_DBT_TARGET_PATH=build/dbt-test-target $(BIN)/rolloutctl --home build/dbt-test-home build --all-tests
 
 # The same models on Spark (dbt-spark, local PySpark; needs Java 17): the optional extra `.[spark]`, then the parity
 # test (generated events built on both engines, marts equal row for row). Part of `make test-long` (3 minutes on a
