@@ -50,9 +50,11 @@ def _log_file(log_dir: Path, key: tuple[str, str]) -> Path:
     return path
 
 
-def collect(log_dir: Path, sources: Iterable[tuple[str, Iterable[bytes]]]) -> CollectResult:
-    """`sources`: (name, lines) pairs; lines are bytes with or without their line end."""
-    schemas = load_schemas()
+def collect(log_dir: Path, sources: Iterable[tuple[str, Iterable[bytes]]],
+            schemas: EventSchemas | None = None) -> CollectResult:
+    """`sources`: (name, lines) pairs; lines are bytes with or without their line end. `schemas`: those in force
+    (default: the project's)."""
+    schemas = schemas or load_schemas()
     log_dir = Path(log_dir)
     result = CollectResult()
     groups: dict[tuple[str, str], list[bytes]] = defaultdict(list)   # by log file, resolved once per file

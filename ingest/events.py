@@ -68,14 +68,23 @@ class EventSchemas:
         return found
 
 
+def schema_files(source: Path | tuple[Path, ...]) -> tuple[Path, ...]:
+    """The schema files of `source`: a folder's *.json, or the files given (layout.event_schema_files: those in force
+    for a home)."""
+    if isinstance(source, tuple):
+        return source
+    return tuple(sorted(Path(source).glob("*.json")))
+
+
 @cache
-def load_schemas(schema_dir: Path = EVENT_SCHEMA_DIR) -> EventSchemas:
-    """Read every schema file, check each event schema against its metaschema, compile validators once."""
+def load_schemas(source: Path | tuple[Path, ...] = EVENT_SCHEMA_DIR) -> EventSchemas:
+    """Read every schema file (of a folder, or the files given), check each event schema against its metaschema,
+    compile validators once."""
     by_event: dict[str, dict] = {}
     file_of: dict[str, str] = {}
-    files = sorted(Path(schema_dir).glob("*.json"))
+    files = schema_files(source)
     if not files:
-        raise ConfigError(f"no event schemas in {schema_dir}")
+        raise ConfigError(f"no event schemas in {source}")
     for path in files:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))

@@ -22,6 +22,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from rolloutctl.core.layout import event_schema_files
+
 from .errors import DataError, UsageError
 from .events import EVENT_FEATURE, MAX_LINE_BYTES, PHASE_FIELD, EventSchemas, event_time_us, judge_line, load_schemas
 from .fastpath import fast_path_sql
@@ -133,22 +135,24 @@ class DuckDBSink:
 
 def ingest(home: Path, paths: Iterable[Path], *, progress: Progress | None = None,
            block_bytes: int = BLOCK_BYTES) -> IngestResult:
-    """Load `paths` (files, or folders of *.jsonl) into the warehouse of `home`."""
+    """Load `paths` (files, or folders of *.jsonl) into the warehouse of `home`, judged by the event schemas in
+    force for it (the project's, and the home's own schemas/events/)."""
     started = time.perf_counter()
     files = find_files(paths)
     con = connect(Path(home))
     try:
-        return run_ingest(con, DuckDBSink(con), files, started=started, progress=progress, block_bytes=block_bytes)
+        return run_ingest(con, DuckDBSink(con), files, started=started, progress=progress, block_bytes=block_bytes,
+                          schemas=load_schemas(event_schema_files(home)))
     finally:
         con.close()
 
 
 def run_ingest(con, sink, files: list[Path], *, started: float, progress: Progress | None = None,
-               block_bytes: int = BLOCK_BYTES) -> IngestResult:
+               block_bytes: int = BLOCK_BYTES, schemas: EventSchemas | None = None) -> IngestResult:
     """The loop both sinks share: per file what is new, block by block (validate, de-duplicate, land, commit with
     the file's state in raw.ingest_files), counted in raw.loads. `con` holds raw.ingest_files, raw.loads and
     raw.watermarks (the warehouse, or the Parquet sink's state file)."""
-    schemas = load_schemas()
+    schemas = schemas or load_schemas()
     result = IngestResult(files=len(files), load_id=uuid.uuid4().hex)
     total = sum(f.stat().st_size for f in files)
     done = 0

@@ -54,6 +54,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import DataError, UsageError
+from .events import EventSchemas
 from .loader import BLOCK_BYTES, IngestResult, Progress, _judge_slow, find_files, new_rows_arrow, run_ingest
 from .warehouse import connect_sink_state, creating_leftover, fsync_path
 
@@ -67,8 +68,9 @@ REJECTS_SCHEMA_FILE = "rejected_events/schema-0.parquet"  # no rows: the folder 
 
 
 def ingest_parquet(sink_dir: Path, paths: Iterable[Path], *, progress: Progress | None = None,
-                   block_bytes: int = BLOCK_BYTES) -> IngestResult:
-    """Load `paths` (files, or folders of *.jsonl) into the Parquet sink folder `sink_dir` (created when missing)."""
+                   block_bytes: int = BLOCK_BYTES, schemas: EventSchemas | None = None) -> IngestResult:
+    """Load `paths` (files, or folders of *.jsonl) into the Parquet sink folder `sink_dir` (created when missing),
+    judged by `schemas` (default: the project's)."""
     started = time.perf_counter()
     root = sink_folder(sink_dir)
     files = find_files(paths)
@@ -76,7 +78,8 @@ def ingest_parquet(sink_dir: Path, paths: Iterable[Path], *, progress: Progress 
     con = connect_sink_state(root / STATE_NAME)
     try:
         sink = ParquetSink(root, con)
-        result = run_ingest(con, sink, files, started=started, progress=progress, block_bytes=block_bytes)
+        result = run_ingest(con, sink, files, started=started, progress=progress, block_bytes=block_bytes,
+                            schemas=schemas)
         sink.export(con)
     finally:
         con.close()

@@ -11,7 +11,7 @@ from jsonschema.exceptions import SchemaError
 
 from rolloutctl.core.layout import EVENT_SCHEMA_DIR
 
-from .events import EVENT_FEATURE
+from .events import EVENT_FEATURE, schema_files
 from .fastpath import SUPPORTED_KEYWORDS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -32,11 +32,12 @@ def _walk(schema: dict, where: str):
             yield from _walk(schema[key], f"{where}/{key}")
 
 
-def lint(schema_dir: Path = EVENT_SCHEMA_DIR) -> tuple[list[str], int]:
-    """Problems found (empty when all is well) and the number of event schemas checked."""
+def lint(source: Path | tuple[Path, ...] = EVENT_SCHEMA_DIR) -> tuple[list[str], int]:
+    """Problems found (empty when all is well) and the number of event schemas checked, in a folder's schema files or
+    the files given (layout.event_schema_files: those in force for a home)."""
     problems: list[str] = []
     seen: dict[str, str] = {}
-    files = sorted(Path(schema_dir).glob("*.json"))
+    files = schema_files(source)
     for path in files:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))

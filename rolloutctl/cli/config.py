@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from rolloutctl.cli.console import present_check
-from rolloutctl.cli.options import json_option
+from rolloutctl.cli.options import json_option, optional_home
 
 
 @click.group()
@@ -14,17 +14,23 @@ def config():
 
 @config.command("check")
 @json_option
-def config_check(as_json):
+@click.pass_context
+def config_check(ctx, as_json):
     """Check the policy seeds: required columns, known metrics and windows, thresholds and rules that can apply.
 
-    Errors (exit status 1) make a seed wrong; warnings flag what works but cannot be what was meant.
+    Errors (exit status 1) make a seed wrong; warnings flag what works but cannot be what was meant. With --home,
+    the seeds in force for that home: its own governance/<seed>.csv over the project's (listed when any).
 
     \b
     Example:
       rolloutctl config check
       rolloutctl config check --json
     """
+    from rolloutctl.core.layout import policy_file, policy_names
     from rolloutctl.governance.policy_check import check_seeds
+    from rolloutctl.warehouse.dbt_project import project_for
 
-    problems = check_seeds()
-    present_check(problems, f"policy seeds valid ({len(problems)} warning(s))", as_json)
+    home = optional_home(ctx)
+    problems = check_seeds(project_for(home) if home else None)
+    in_force = {f"{name}.csv": str(policy_file(name, home)) for name in policy_names()}
+    present_check(problems, f"policy seeds valid ({len(problems)} warning(s))", as_json, in_force)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -22,18 +23,31 @@ def emit_json(obj) -> None:
     click.echo(json.dumps(obj, indent=2, sort_keys=False, default=str))
 
 
-def present_check(problems: list, ok_message: str, as_json: bool) -> None:
+def present_check(problems: list, ok_message: str, as_json: bool, in_force: dict[str, str] | None = None) -> None:
     """What a check command (`audit verify`, `flags verify`, `config check`) found, then exit: 1 when any problem is
-    an error (a problem without a severity is one), else 0. Problems are strings or have as_json()."""
+    an error (a problem without a severity is one), else 0. Problems are strings or have as_json(). in_force: the
+    files checked (name → path), printed when any is the home's own."""
     errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
     if as_json:
-        emit_json({"ok": not errors, "problems": [p.as_json() if hasattr(p, "as_json") else p for p in problems]})
+        doc = {"ok": not errors, "problems": [p.as_json() if hasattr(p, "as_json") else p for p in problems]}
+        emit_json(doc if in_force is None else {**doc, "files": in_force})
     else:
+        present_files_in_force(in_force or {})
         for p in problems:
             click.echo(f"{'✗' if getattr(p, 'severity', 'error') == 'error' else '!'} {p}", err=True)
         if not errors:
             click.echo(f"✓ {ok_message}")
     sys.exit(1 if errors else 0)
+
+
+def present_files_in_force(in_force: dict[str, str]) -> None:
+    """The files a check read, when any is not the project's own (a home's policy or schemas over the packaged)."""
+    from rolloutctl.core.layout import PROJECT_DIR
+
+    if any(not Path(path).is_relative_to(PROJECT_DIR) for path in in_force.values()):
+        for name, path in in_force.items():
+            where = "project" if Path(path).is_relative_to(PROJECT_DIR) else "home"
+            click.echo(f"  {name}: {path} ({where})")
 
 
 @contextmanager

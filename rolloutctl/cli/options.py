@@ -38,6 +38,12 @@ def get_home(ctx: click.Context) -> Path:
     return home
 
 
+def optional_home(ctx: click.Context) -> Path | None:
+    """The group's --home when given: commands that work without one (schema lint, config check) use the home's
+    own policy and schemas when there is one."""
+    return ctx.find_root().obj["home"]
+
+
 class UtcTime(click.ParamType):
     name = "TIME"
 

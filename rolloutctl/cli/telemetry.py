@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from rolloutctl.cli.console import byte_progress, emit_json, err_console
-from rolloutctl.cli.options import get_home, json_option, own_folder
+from rolloutctl.cli.console import byte_progress, emit_json, err_console, present_files_in_force
+from rolloutctl.cli.options import get_home, json_option, optional_home, own_folder
 
 EXIT_REJECTED = 3
 
@@ -19,19 +19,28 @@ def schema():
 
 @schema.command("lint")
 @json_option
-def schema_lint(as_json):
+@click.pass_context
+def schema_lint(ctx, as_json):
     """Check every event schema against its metaschema and the spec's event list.
+
+    With --home, the schema files in force for that home: its own schemas/events/*.json over the project's (a file
+    of the same name replaces the project's), listed when any.
 
     \b
     Example:
       rolloutctl schema lint
+      rolloutctl --home ~/rollout schema lint --json
     """
     from ingest.schema_lint import lint
+    from rolloutctl.core.layout import event_schema_files
 
-    problems, checked = lint()
+    files = event_schema_files(optional_home(ctx))
+    problems, checked = lint(files)
+    in_force = {path.name: str(path) for path in files}
     if as_json:
-        emit_json({"schemas": checked, "problems": problems})
+        emit_json({"schemas": checked, "problems": problems, "files": in_force})
     else:
+        present_files_in_force(in_force)
         for p in problems:
             click.echo(f"✗ {p}", err=True)
         if not problems:
@@ -71,7 +80,7 @@ def ingest(ctx, paths, sink, as_json, strict):
             if len(paths) < 2:
                 raise click.UsageError("--sink parquet needs DIR, then the files or folders to load")
             sink_dir = own_folder(paths[0], "'--sink parquet DIR'")
-            result = ingest_parquet(sink_dir, paths[1:], progress=progress)
+            result = ingest_parquet(sink_dir, paths[1:], progress=progress, schemas=_schemas(ctx))
         else:
             result = ingest_files(get_home(ctx), paths, progress=progress)
     if as_json:
@@ -120,7 +129,7 @@ def collect(ctx, files, log_dir, as_json, strict):
     else:
         sources = [("<stdin>", sys.stdin.buffer)]
     try:
-        result = collect_events(log_dir, sources)
+        result = collect_events(log_dir, sources, schemas=_schemas(ctx))
     finally:
         for _, fh in sources:
             if fh is not sys.stdin.buffer:
@@ -133,3 +142,11 @@ def collect(ctx, files, log_dir, as_json, strict):
         err_console.print(f"{result.written} of {result.read} events written to {log_dir}")
     if strict and result.rejected:
         sys.exit(EXIT_REJECTED)
+
+
+def _schemas(ctx):
+    """The event schemas in force: the home's own over the project's, when a home is given."""
+    from ingest.events import load_schemas
+    from rolloutctl.core.layout import event_schema_files
+
+    return load_schemas(event_schema_files(optional_home(ctx)))

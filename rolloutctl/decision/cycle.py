@@ -68,7 +68,7 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
         if not (write and ev.eval_at):
             return GateRun(ev, current, None, None, None, entered_at)
         doc = analyzer_output(con, ev)
-        prov = replay.provenance(con, ev)
+        prov = replay.provenance(con, home, ev)
         doc.update(prov or {})
         incidents = recent_incidents(con, ev)
         budget = read_error_budget(con, ev.phase, ev.eval_at)

@@ -17,9 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ingest.collector import collect, log_file_for
+from ingest.events import load_schemas
 from rolloutctl.core.errors import ActionRefused, ConfigError, RcaMissing, UsageError
 from rolloutctl.core.files import atomic_write_bytes, atomic_write_json, governance_lock, sha256_file
-from rolloutctl.core.layout import INCIDENT_QUEUE_RELPATH, LOGS_RELDIR, METRICS_SNAPSHOTS_RELDIR
+from rolloutctl.core.layout import INCIDENT_QUEUE_RELPATH, LOGS_RELDIR, METRICS_SNAPSHOTS_RELDIR, event_schema_files
 from rolloutctl.core.phases import check as check_phase
 from rolloutctl.core.phases import next_phase, order
 from rolloutctl.core.timestamps import iso_z, utc_now
@@ -278,7 +279,8 @@ def _emit_rollback_event(home: Path, entry: LedgerEntry) -> str:
     target = log_file_for(Path(home) / LOGS_RELDIR, event)
     if target.exists() and event["event_id"] in _event_ids(target):
         return str(target.relative_to(Path(home).resolve()))
-    result = collect(home / LOGS_RELDIR, [("rolloutctl rollback", [json.dumps(event).encode("utf-8")])])
+    result = collect(home / LOGS_RELDIR, [("rolloutctl rollback", [json.dumps(event).encode("utf-8")])],
+                     schemas=load_schemas(event_schema_files(home)))
     if result.rejected:
         raise ConfigError(f"the Collector rejected rollback.executed: {result.rejected[0]['message']}")
     return str(Path(result.files[0]).relative_to(Path(home).resolve()))

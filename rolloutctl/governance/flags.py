@@ -20,7 +20,6 @@ from rolloutctl.core.phases import check as check_phase
 from rolloutctl.core.timestamps import iso_z, utc_now
 from rolloutctl.governance import ledger
 
-PHASE_FLAGS_CSV = policy_file("phase_flags")
 LOCAL_PHASES = ("A-0", "A-1")
 
 # flag name → (seed column, environment variable, allowed values)
@@ -48,8 +47,9 @@ def _parse(flag: str, raw, where: str):
     return text
 
 
-def phase_defaults(path: Path = PHASE_FLAGS_CSV) -> dict[str, dict]:
-    """phase → {"flags": {flag: value}, "audience": …} from the seed."""
+def phase_defaults(home: Path | None = None) -> dict[str, dict]:
+    """phase → {"flags": {flag: value}, "audience": …} from the phase_flags seed in force for `home`."""
+    path = policy_file("phase_flags", home)
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
@@ -81,7 +81,7 @@ class FlagSnapshot:
 def resolve(home: Path, env: dict | None = None) -> FlagSnapshot:
     env = os.environ if env is None else env
     phase = ledger.current_phase(ledger.read(home))
-    defaults = phase_defaults()[phase]["flags"]
+    defaults = phase_defaults(home)[phase]["flags"]
     notes = []
     local = {}
     local_path = Path(home) / FLAG_OVERRIDE_RELPATH
@@ -130,7 +130,7 @@ def write_defaults(home: Path, phase: str, action: str) -> dict:
     """Write flags/defaults.json and flags/CONFIG_FLAGS.md for `phase` (action: push | rollback); the caller holds
     the governance lock."""
     check_phase(phase)
-    spec = phase_defaults()[phase]
+    spec = phase_defaults(home)[phase]
     doc = {"phase": phase, "action": action, "written_at": iso_z(utc_now()), "flags": spec["flags"],
            "audience": spec["audience"], "autosave_audience": spec["autosave_audience"]}
     atomic_write_json(Path(home) / FLAG_DEFAULTS_RELPATH, doc)
@@ -157,7 +157,7 @@ def verify(home: Path) -> list[str]:
     problems = []
     if doc.get("phase") != phase:
         problems.append(f"{FLAG_DEFAULTS_RELPATH} holds phase {doc.get('phase')}, the ledger says {phase}")
-    expected = phase_defaults()[phase]["flags"]
+    expected = phase_defaults(home)[phase]["flags"]
     for flag, value in expected.items():
         if doc.get("flags", {}).get(flag) != value:
             problems.append(f"{flag} is {doc.get('flags', {}).get(flag)!r} in {FLAG_DEFAULTS_RELPATH}, "

@@ -36,6 +36,7 @@ from rolloutctl.core.layout import BACKTESTS_RELDIR
 from rolloutctl.core.timestamps import iso_z, utc_now
 from rolloutctl.governance.policy_check import check_seeds
 from rolloutctl.verification.scratch import Scratch, check_seed_file, seed_hashes, seed_path, with_budget_column
+from rolloutctl.warehouse.dbt_project import project_for
 
 MODELS_ONLY = ("build", "--resource-type", "seed", "--resource-type", "model")
 
@@ -115,7 +116,7 @@ def backtest(home: Path, *, rules: Path | None = None, thresholds: Path | None =
         s.copy_raw(home, loaded_through)
         s.copy_governance_tables(home)
         s.build(MODELS_ONLY)
-        current, candidate = seed_hashes(), seed_hashes(s.project)
+        current, candidate = seed_hashes(project_for(home)), seed_hashes(s.project)
         result = BacktestResult(run_id, str(BACKTESTS_RELDIR / f"{run_id}.duckdb"), since, until,
                                 {k: str(v) for k, v in given.items()},
                                 {k: {"current": current[k], "candidate": candidate[k]} for k in current})

@@ -27,12 +27,13 @@ import duckdb
 from rolloutctl import __version__
 from rolloutctl.core.errors import ConfigError, UsageError
 from rolloutctl.core.files import atomic_write_bytes
-from rolloutctl.core.layout import SEED_COPIES_RELDIR
+from rolloutctl.core.layout import SEED_COPIES_RELDIR, policy_file
 from rolloutctl.core.phases import PHASES
 from rolloutctl.core.timestamps import iso_z, parse_utc
 from rolloutctl.decision.verdict import Evaluation, analyzer_output, read_evaluation
 from rolloutctl.governance import audit, ledger, rca
-from rolloutctl.verification.scratch import DECISION_SEEDS, Scratch, models_hash, seed_hashes, seed_path, sha256_bytes
+from rolloutctl.verification.scratch import DECISION_SEEDS, Scratch, models_hash, seed_hashes, sha256_bytes
+from rolloutctl.warehouse.dbt_project import project_for
 
 RECORDED_KEYS = ("seeds", "project_version", "loaded_through", "raw_event_counts", "verdict", "governance")
 REL_TOLERANCE = 1e-9
@@ -40,7 +41,7 @@ REL_TOLERANCE = 1e-9
 
 # ---- what is recorded ------------------------------------------------------------------------------------------
 
-def provenance(con: duckdb.DuckDBPyConnection, ev: Evaluation) -> dict | None:
+def provenance(con: duckdb.DuckDBPyConnection, home: Path, ev: Evaluation) -> dict | None:
     """The inputs of the evaluation `ev` as the build read them (None when it has no evaluation time)."""
     if ev.eval_at is None:
         return None
@@ -52,7 +53,7 @@ def provenance(con: duckdb.DuckDBPyConnection, ev: Evaluation) -> dict | None:
                                           where event_at < ? and loaded_at <= ? group by phase""",
                                        [ev.eval_at, through]).fetchall()))
     return {
-        "seeds": seed_hashes(),
+        "seeds": seed_hashes(project_for(home)),
         "project_version": __version__,
         "models_sha256": models_hash(),
         "loaded_through": iso_z(through) if through else None,
@@ -89,7 +90,7 @@ def seed_copy_relpath(name: str, sha: str) -> Path:
 
 def keep_seed_copies(home: Path) -> None:
     for name in DECISION_SEEDS:
-        data = seed_path(name).read_bytes()
+        data = policy_file(name, home).read_bytes()
         dest = Path(home) / seed_copy_relpath(name, sha256_bytes(data))
         if not dest.exists():
             atomic_write_bytes(dest, data)
@@ -211,7 +212,7 @@ def _recorded_seeds(home: Path, recorded: dict[str, str]) -> tuple[dict[str, Pat
     found, problems = {}, []
     for name, sha in recorded.items():
         copy = home / seed_copy_relpath(name, sha)
-        current = seed_path(name)
+        current = policy_file(name, home)
         if copy.exists() and sha256_bytes(copy.read_bytes()) == sha:
             found[name] = copy
         elif current.exists() and sha256_bytes(current.read_bytes()) == sha:

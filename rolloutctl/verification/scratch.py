@@ -31,6 +31,7 @@ from rolloutctl.core.layout import DBT_PROJECT_FILES, PROJECT_DIR, SCRATCH_RELDI
 from rolloutctl.governance import ledger
 from rolloutctl.governance.rca import RCA_RELDIR
 from rolloutctl.warehouse import governance_mirror
+from rolloutctl.warehouse.dbt_project import project_for
 
 # The seeds a gate decision depends on (their sha256 is recorded with every action; see replay.py).
 DECISION_SEEDS = ("gate_rules", "metric_thresholds", "phase_flags", "gate_parameters", "watermark_lateness",
@@ -75,15 +76,17 @@ class Scratch:
 
     @classmethod
     def create(cls, home: Path, kind: str, seeds: dict[str, Path] | None = None, keep: bool = False) -> Scratch:
-        """A fresh scratch under `home`, with the project's seeds replaced by `seeds` (name → CSV file)."""
+        """A fresh scratch under `home`, with the home's project (its own policy, if any) whose seeds are then
+        replaced by `seeds` (name → CSV file)."""
         parent = Path(home) / SCRATCH_RELDIR
         parent.mkdir(parents=True, exist_ok=True)
         root = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=parent))
         scratch = cls(root, root / "home", root / "project", root / "target", keep)
         scratch.home.mkdir()
         scratch.project.mkdir()
+        source = project_for(home)
         for name in DBT_PROJECT_FILES:
-            src = PROJECT_DIR / name
+            src = source / name
             (shutil.copytree if src.is_dir() else shutil.copyfile)(src, scratch.project / name)
         for name, path in (seeds or {}).items():
             seed_path(name, scratch.project).write_text(

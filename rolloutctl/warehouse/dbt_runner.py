@@ -4,16 +4,16 @@
     result = run_dbt(home, select="+metrics_windowed", full_refresh=True, check=False)
     for failure in result.failures: print(failure.name, failure.message)
 
-The dbt project is this repository (its dbt_project.yml and profiles.yml); ROLLOUT_HOME points the profile at
-`<home>/warehouse/rollout.duckdb`. dbt-duckdb keeps its DuckDB database open in a process-wide environment after
-a programmatic run; run_dbt closes it before returning, so the file is free for the next writer (another
-process, or this one). A warehouse held by another process is waited for (ROLLOUT_LOCK_WAIT seconds, default 30),
-then reported as WarehouseBusy, naming the process.
+The dbt project is the installed one (its dbt_project.yml and profiles.yml), or the home's copy with its own
+policy (dbt_project.project_for); ROLLOUT_HOME points the profile at `<home>/warehouse/rollout.duckdb`, and dbt's
+target folder and log are the home's (warehouse/dbt-target, warehouse/dbt.log). dbt-duckdb keeps its DuckDB
+database open in a process-wide environment after a programmatic run; run_dbt closes it before returning, so the
+file is free for the next writer (another process, or this one). A warehouse held by another process is waited
+for (ROLLOUT_LOCK_WAIT seconds, default 30), then reported as WarehouseBusy, naming the process.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 import threading
@@ -24,7 +24,8 @@ from pathlib import Path
 
 from ingest.errors import ConfigError, RolloutError, WarehouseBusy
 from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
-from rolloutctl.core.layout import DBT_PROJECT_FILES, PROJECT_DIR, dbt_log_dir, lake_dir
+from rolloutctl.core.layout import dbt_log_dir, dbt_target_dir, lake_dir
+from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
 
 SPARK_TARGET = "spark"   # profiles.yml: dbt-spark, session method; sources are the Parquet lake (spark_lake.py)
 DUCKDB_ONLY = "tag:duckdb_only"   # dbt unit tests whose given/expected rows are DuckDB SQL: not run on Spark
@@ -140,10 +141,10 @@ def run_dbt(
     full_refresh: rebuild incremental models from scratch. target: a profile target (default: the profile's).
     progress: called for every node start and finish (from dbt's event stream). check: raise
     BuildFailed when dbt reports a failure (the result rides on the exception). target_path: dbt's target/
-    folder (default env ROLLOUT_DBT_TARGET_PATH, else <project>/target). project_dir: the dbt project (default:
-    this repository). write_artifacts: let build/run/test/seed write manifest.json and run_results.json to the
-    target folder (off by default: writing the manifest costs a 15-minute cycle about 0.4 s; the result returned
-    here carries the failures and timings, and partial parsing works either way).
+    folder (default env ROLLOUT_DBT_TARGET_PATH, else <home>/warehouse/dbt-target). project_dir: the dbt project
+    (default: dbt_project.project_for(home)). write_artifacts: let build/run/test/seed write manifest.json and
+    run_results.json to the target folder (off by default: writing the manifest costs a 15-minute cycle about
+    0.4 s; the result returned here carries the failures and timings, and partial parsing works either way).
 
     Waits up to ROLLOUT_LOCK_WAIT seconds (default 30) while another process holds the warehouse file, then raises
     WarehouseBusy naming it.
@@ -167,15 +168,14 @@ def run_dbt(
     if target:
         command += ["--target", target]
     target_path = target_path or os.environ.get("ROLLOUT_DBT_TARGET_PATH")
-    if target == SPARK_TARGET and not target_path:
-        # dbt's parse of the other target would be thrown away at each switch: Spark's has a folder of its own
-        target_path = home / "spark" / "dbt-target"
-    project_dir = str(Path(project_dir).resolve()) if project_dir else str(PROJECT_DIR)
+    if not target_path:
+        # the home's own (never the installed project's folder): dbt's parse of the other target would be thrown
+        # away at each switch, so Spark's has a folder of its own
+        target_path = home / "spark" / "dbt-target" if target == SPARK_TARGET else dbt_target_dir(home)
+    project_dir = str(Path(project_dir).resolve()) if project_dir else str(project_for(home))
     # no anonymous usage statistics: a rollout gate does not phone home (and dbt's attempt costs a second offline)
     flags = ["--project-dir", project_dir, "--profiles-dir", project_dir, "--no-send-anonymous-usage-stats",
-             *_log_flags(home)]
-    if target_path:
-        flags += ["--target-path", str(target_path)]
+             "--target-path", str(target_path), *_log_flags(home)]
     if quiet:
         flags.append("--quiet")
     if not write_artifacts and command and command[0] in ("build", "run", "test", "seed", "snapshot"):
@@ -216,19 +216,6 @@ def run_dbt(
     if check and not result.success:
         raise BuildFailed(result)
     return result
-
-
-def definitions_hash(project_dir: Path | str | None = None, target: str | None = None) -> str:
-    """One sha256 over what dbt parses: the project's files, models/, macros/, the seeds (governance/), data-tests/
-    and the target. Equal hashes: a build's views and seeds are those of the last one, and a parse is reusable."""
-    root = Path(project_dir).resolve() if project_dir else PROJECT_DIR
-    digest = hashlib.sha256(f"target={target or ''}\0".encode())
-    entries = [root / name for name in DBT_PROJECT_FILES]
-    files = [e for e in entries if e.is_file()]
-    files += sorted(p for e in entries if e.is_dir() for p in e.rglob("*") if p.is_file())
-    for path in files:
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def _parsed_manifest(project_dir: str, target: str | None, flags: list[str]):

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from ingest.warehouse import connect
 from rolloutctl.core.timestamps import utc_now
-from rolloutctl.warehouse.dbt_runner import CYCLE_DATA_SELECTOR, CYCLE_SELECTOR, definitions_hash, run_dbt
+from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
+from rolloutctl.warehouse.dbt_runner import CYCLE_DATA_SELECTOR, CYCLE_SELECTOR, run_dbt
 
 QUALITY_DDL = """
 create schema if not exists quality;
@@ -144,7 +145,7 @@ def build_recording_failures(home: Path, **dbt_options):
     scoped = bool(dbt_options.get("selector")) and not dbt_options.get("full_refresh")
     complete = not dbt_options.get("select")  # a selection of the caller's may leave tests out: checks nothing
     loaded_through, built_from = begin_test_scope(home, everything=not scoped)
-    definitions = definitions_hash(dbt_options.get("project_dir"), dbt_options.get("target"))
+    definitions = definitions_hash(dbt_options.get("project_dir") or project_for(home), dbt_options.get("target"))
     if dbt_options.get("selector") == CYCLE_SELECTOR and built_from == definitions and not dbt_options.get(
             "full_refresh"):
         dbt_options["selector"] = CYCLE_DATA_SELECTOR      # the views and seeds are those of the last build
