@@ -34,3 +34,22 @@ def config_check(ctx, as_json):
     problems = check_seeds(project_for(home) if home else None)
     in_force = {f"{name}.csv": str(policy_file(name, home)) for name in policy_names()}
     present_check(problems, f"policy seeds valid ({len(problems)} warning(s))", as_json, in_force)
+
+
+@config.command("project-dir")
+@click.pass_context
+def config_project_dir(ctx):
+    """Print the dbt project folder rolloutctl builds with (for dbt run by hand, e.g. from an installed wheel).
+
+    The installed project, or, for a --home holding its own policy seeds, the home's copy with them.
+
+    \b
+    Example:
+      export ROLLOUT_HOME=~/rollout; P=$(rolloutctl config project-dir)
+      dbt build --project-dir "$P" --profiles-dir "$P" --target-path "$ROLLOUT_HOME/warehouse/dbt-target"
+    """
+    from rolloutctl.core.layout import PROJECT_DIR
+    from rolloutctl.warehouse.dbt_project import project_for
+
+    home = optional_home(ctx)
+    click.echo(str(project_for(home) if home else PROJECT_DIR))
