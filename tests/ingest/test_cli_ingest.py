@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from ingest.schema_lint import lint
+from rolloutctl.core.layout import EVENT_SCHEMA_DIR
 from tests.support.ingest_support import JSON_KEYS, SCHEMA_DIR, cli, count
 
 SAVE = ('{"event":"autosave.save.completed","ts":"2026-03-01T12:00:00+05:30","phase":"A-1","feature":"autosave",'
@@ -121,7 +122,8 @@ def test_schema_lint_passes_on_the_shipped_schemas():
     assert proc.returncode == 0, proc.stderr
     assert b"9 event schemas valid" in proc.stdout
     out = cli("schema", "lint", "--json")
-    assert json.loads(out.stdout) == {"schemas": 9, "problems": []}
+    shipped = {p.name: str(p) for p in sorted(EVENT_SCHEMA_DIR.glob("*.json"))}
+    assert json.loads(out.stdout) == {"schemas": 9, "problems": [], "files": shipped}
     assert lint() == ([], 9)
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
-from rolloutctl.warehouse.dbt_runner import PROJECT_DIR
+from rolloutctl.core.layout import PROJECT_DIR
 
 RULES = PROJECT_DIR / "governance" / "gate_rules.csv"
 THRESHOLDS = PROJECT_DIR / "governance" / "metric_thresholds.csv"

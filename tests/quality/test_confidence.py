@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from ingest.loader import ingest
 from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
-from rolloutctl.warehouse.dbt_runner import PROJECT_DIR, run_dbt
+from rolloutctl.core.layout import PROJECT_DIR
+from rolloutctl.warehouse.dbt_runner import run_dbt
 
 Z = 1.959963984540054
 MODELS = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
+from rolloutctl.core.layout import PROJECT_DIR
 from rolloutctl.core.timestamps import iso_z, parse_utc
 from rolloutctl.governance import ledger
-from rolloutctl.warehouse.dbt_runner import PROJECT_DIR
 from tests.support.tiers import LONG
 
 pytestmark = pytest.mark.xdist_group("demo")   # the session's demo rollout (tests/conftest.py)
