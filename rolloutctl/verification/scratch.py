@@ -174,14 +174,15 @@ class Scratch:
             con.close()
 
     def build(self, args=("build", "--exclude-resource-type", "unit_test"), *, data_quality: bool = False):
-        """Run dbt on the scratch (its project, its target folder). With data_quality, as the gate's build does:
-        failing data tests are recorded and the models they skipped built anyway
-        (test_failures.build_recording_failures)."""
+        """Run dbt on the scratch (its project, its target folder). With data_quality, what the gate's cycle runs
+        (every model and seed and the data tests guarding its inputs: the cycle's selector), as it runs it: failing
+        data tests are recorded and the models they skipped built anyway (test_failures.build_recording_failures)."""
         from rolloutctl.warehouse import test_failures
-        from rolloutctl.warehouse.dbt_runner import BuildFailed, run_dbt
+        from rolloutctl.warehouse.dbt_runner import CYCLE_SELECTOR, BuildFailed, run_dbt
 
         options = {"args": list(args), "project_dir": self.project, "target_path": self.target}
         if data_quality:
+            options.update(args=["build"], selector=CYCLE_SELECTOR)
             result = test_failures.build_recording_failures(self.home, **options)
             if not (result.success or test_failures.only_data_tests_failed(result)):
                 raise BuildFailed(result)

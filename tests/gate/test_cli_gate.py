@@ -16,6 +16,8 @@ from tests.support.gate_scenarios import write_rca
 from tests.support.gate_support import promoted_to
 from tests.support.http_receiver import http_receiver
 
+pytestmark = pytest.mark.xdist_group("scenario")   # one worker builds the scenario (conftest.py)
+
 SPEC_KEYS = {"phase", "eval_at", "decision", "next_phase", "rollback_to", "rules", "metrics_file", "metrics_sha256",
              "report"}
 RULE_KEYS = {"rule_id", "kind", "value", "threshold", "comparator", "fired", "status"}

@@ -15,6 +15,8 @@ from tests.support.gate_oracle import compare_with_oracle
 from tests.support.gate_scenarios import EXPECT, EXPECT_DECISIONS, write_rca
 from tests.support.gate_support import t
 
+pytestmark = pytest.mark.xdist_group("scenario")   # one worker builds the scenario (conftest.py)
+
 REPO = Path(__file__).resolve().parents[2]
 
 

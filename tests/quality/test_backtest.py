@@ -14,6 +14,8 @@ from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
 from rolloutctl.core.layout import PROJECT_DIR
 
+pytestmark = pytest.mark.xdist_group("verdict")   # one worker builds verdict_built (conftest.py)
+
 RULES = PROJECT_DIR / "governance" / "gate_rules.csv"
 THRESHOLDS = PROJECT_DIR / "governance" / "metric_thresholds.csv"
 P95_1H = "A-1,a1_rollback_p95_1h,rollback,metric_value,autosave_p95,all,1h,,>,2500,"

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
 
+pytestmark = pytest.mark.xdist_group("verdict")   # one worker builds verdict_built (conftest.py)
+
 
 @pytest.fixture
 def home(verdict_copy) -> Path:

@@ -14,6 +14,8 @@ from ingest.warehouse import warehouse_path
 from rolloutctl.cli import cli
 from tests.support.verdict_home import ingest_bad_lines
 
+pytestmark = pytest.mark.xdist_group("verdict")   # one worker builds verdict_built (conftest.py)
+
 DUPLICATE_TEST = "source_unique_raw_events_event_id"
 
 
