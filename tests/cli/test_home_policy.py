@@ -8,13 +8,18 @@ import shutil
 from pathlib import Path
 
 import duckdb
+from click.testing import CliRunner, Result
 
+from rolloutctl.cli import cli as rolloutctl
 from rolloutctl.core import layout
 from rolloutctl.warehouse.dbt_project import project_for
 from rolloutctl.warehouse.dbt_runner import run_dbt
-from tests.support.ingest_support import cli
 
 P95_CRITICAL = "autosave_p95,all,1h,above,700,900,"
+
+
+def cli(*args: str, home: Path | None = None) -> Result:
+    return CliRunner().invoke(rolloutctl, [*(["--home", str(home)] if home else []), *args], env={"ROLLOUT_HOME": None})
 
 
 def own_thresholds(home: Path, critical: str) -> Path:
@@ -60,21 +65,21 @@ def test_config_check_names_the_homes_seed_and_its_errors(tmp_path):
     home = tmp_path / "home"
     own = own_thresholds(home, "850")
     proc = cli("config", "check", "--json", home=home)
-    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.exit_code == 0, proc.stderr
     files = json.loads(proc.stdout)["files"]
     assert files["metric_thresholds.csv"] == str(own)
     assert files["gate_rules.csv"] == str(layout.policy_file("gate_rules"))
     text = cli("config", "check", home=home)
-    assert f"metric_thresholds.csv: {own} (home)" in text.stdout.decode()
+    assert f"metric_thresholds.csv: {own} (home)" in text.stdout
     # where dbt run by hand finds the project in force
-    assert cli("config", "project-dir", home=home).stdout.decode().strip() == str(home / layout.DBT_PROJECT_RELDIR)
-    assert cli("config", "project-dir").stdout.decode().strip() == str(layout.PROJECT_DIR)
+    assert cli("config", "project-dir", home=home).stdout.strip() == str(home / layout.DBT_PROJECT_RELDIR)
+    assert cli("config", "project-dir").stdout.strip() == str(layout.PROJECT_DIR)
 
     own.write_text(own.read_text().replace("breach_when", "breach"), encoding="utf-8")
     broken = cli("config", "check", home=home)
-    assert broken.returncode == 1
-    assert "governance/metric_thresholds.csv" in broken.stderr.decode()
-    assert cli("config", "check").returncode == 0                      # the project's own policy is untouched
+    assert broken.exit_code == 1
+    assert "governance/metric_thresholds.csv" in broken.stderr
+    assert cli("config", "check").exit_code == 0                      # the project's own policy is untouched
 
 
 def test_flag_defaults_come_from_the_homes_phase_flags(tmp_path):
@@ -85,7 +90,7 @@ def test_flag_defaults_come_from_the_homes_phase_flags(tmp_path):
     (home / "governance" / "phase_flags.csv").write_text(
         text.replace(line, line.replace("qa_accounts", "internal_staff")), encoding="utf-8")
     proc = cli("flags", "push", "--phase", "A-1", home=home)
-    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.exit_code == 0, proc.stderr
     defaults = json.loads((home / layout.FLAG_DEFAULTS_RELPATH).read_text())
     assert defaults["autosave_audience"] == "internal_staff"
 
@@ -99,7 +104,7 @@ def test_the_homes_event_schema_replaces_the_projects_for_lint_and_ingest(tmp_pa
     own.write_text(json.dumps(doc), encoding="utf-8")
 
     lint = cli("schema", "lint", "--json", home=strict)
-    assert lint.returncode == 0, lint.stdout.decode() + lint.stderr.decode()
+    assert lint.exit_code == 0, lint.stdout + lint.stderr
     files = json.loads(lint.stdout)["files"]
     assert files["autosave.json"] == str(own) and files["merge.json"] == str(layout.EVENT_SCHEMA_DIR / "merge.json")
 
@@ -110,12 +115,12 @@ def test_the_homes_event_schema_replaces_the_projects_for_lint_and_ingest(tmp_pa
     counts = {}
     for home in (strict, plain):
         proc = cli("ingest", "--json", str(log), home=home)
-        assert proc.returncode == 0, proc.stderr.decode()
+        assert proc.exit_code == 0, proc.stderr
         counts[home.name] = (json.loads(proc.stdout)["loaded"], json.loads(proc.stdout)["rejected"])
     assert counts == {"strict": (0, 1), "plain": (1, 0)}
 
     own.write_text("{ not json", encoding="utf-8")
     broken = cli("schema", "lint", home=strict)
-    assert broken.returncode == 1 and "autosave.json: not valid JSON" in broken.stderr.decode()
+    assert broken.exit_code == 1 and "autosave.json: not valid JSON" in broken.stderr
     shutil.rmtree(strict / "schemas")
-    assert cli("schema", "lint", home=strict).returncode == 0
+    assert cli("schema", "lint", home=strict).exit_code == 0
