@@ -18,31 +18,38 @@ demo: install
 	rm -rf demo-home
 	$(BIN)/rolloutctl --home demo-home demo
 
-# Python (ruff), the event schemas, the policy seeds, and the dbt SQL (sqlfluff, dbt templater: it compiles the
-# project, so it needs a home; its own target folder keeps it away from a build's; one process per core).
-lint: install
+# Python (ruff), the event schemas and the policy seeds (lint-fast, seconds: part of `make test`), and the dbt SQL
+# (lint-sql: sqlfluff with the dbt templater, which compiles the project, so it needs a home; its own target folder
+# keeps it away from a build's; one process per core; about a minute of CPU: part of `make test-long`, CI runs both).
+.PHONY: lint-fast lint-sql
+lint: lint-fast lint-sql
+
+lint-fast: install
 	$(BIN)/ruff check rolloutctl ingest tests scripts
 	$(BIN)/rolloutctl schema lint
 	$(BIN)/rolloutctl config check
+
+lint-sql: install
 	mkdir -p build/lint-home/warehouse
 	ROLLOUT_HOME=build/lint-home ROLLOUT_DBT_TARGET_PATH=build/lint-target $(BIN)/sqlfluff lint --processes 0 models data-tests
 
-# Two tiers (README "Tests"). `make test`, the everyday one: lint, every behaviour at least once (pytest in parallel
-# on the machine's cores, the long forms deselected), and `dbt build` as metric regression tests — the three at once
-# (each with its own homes and dbt target folder; pytest alone leaves part of the cores idle while its workers wait
-# on subprocesses and files), each one's output printed whole when it ends. `make test-long`, which CI runs after it: the long forms
-# (every crash point, more hypothesis examples and soak cycles, the demo's whole audit replayed, the large oracle
-# rollout) and the Spark parity test.
+# Two tiers (README "Tests"). `make test`, the everyday one: the fast lint, every behaviour at least once (pytest in
+# parallel on the machine's cores, the long forms deselected), and `dbt build` as metric regression tests — the three
+# at once (each with its own homes and dbt target folder; pytest alone leaves part of the cores idle while its workers
+# wait on subprocesses and files), each one's output printed whole when it ends. `make test-long`, which CI runs after
+# it: the SQL lint, the long forms (every crash point, more hypothesis examples and soak cycles, the demo's whole
+# audit replayed, the large oracle rollout, the wheel installed outside the checkout) and the Spark parity test.
 JOBS ?= auto
 PYTEST := $(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup --durations=15 --ignore=tests/spark
 
 test: install
-	$(MAKE) --jobs=3 --output-sync=target lint test-python test-dbt
+	$(MAKE) --jobs=3 --output-sync=target lint-fast test-python test-dbt
 
 test-python: install
 	$(PYTEST) -m "not long" tests
 
 test-long: install
+	$(MAKE) lint-sql
 	ROLLOUT_TEST_TIER=long $(PYTEST) -m "long or scaled" tests
 	$(MAKE) test-spark
 
@@ -54,7 +61,7 @@ test-dbt: install
 	rm -rf build/dbt-test-home build/dbt-test-target
 	$(BIN)/python scripts/generate_telemetry.py --events 20000 --days 10 --seed 7 --regression --out build/dbt-test-home/logs
 	$(BIN)/rolloutctl --home build/dbt-test-home ingest build/dbt-test-home/logs
-	ROLLOUT_DBT_TARGET_PATH=build/dbt-test-target $(BIN)/rolloutctl --home build/dbt-test-home build --all-tests
+	ROLLOUT_DBT_TARGET_PATH=build/dbt-test-target ROLLOUT_DBT_THREADS=1 $(BIN)/rolloutctl --home build/dbt-test-home build --all-tests
 
 # The same models on Spark (dbt-spark, local PySpark; needs Java 17): the optional extra `.[spark]`, then the parity
 # test (generated events built on both engines, marts equal row for row). Part of `make test-long` (3 minutes on a

@@ -11,6 +11,9 @@ from tests.support.tiers import LONG, SAMPLE_SEED
 # dbt's own log file (the home's warehouse/dbt.log) costs a small build a tenth of its time; the tests read what
 # run_dbt returns, and one test (test_metrics_build) turns the log on to check where it goes. Subprocesses inherit it.
 os.environ.setdefault("ROLLOUT_DBT_LOG_LEVEL", "none")
+# dbt's work per node is Python under one lock: on the tests' small warehouses a second dbt thread costs CPU (a tenth
+# more per build, measured) and saves no time, and the suite already runs a process per core. Subprocesses inherit it.
+os.environ.setdefault("ROLLOUT_DBT_THREADS", "1")
 
 settings.register_profile("long", deadline=None, print_blob=True)
 settings.register_profile("fast", deadline=None, print_blob=True)

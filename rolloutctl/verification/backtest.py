@@ -38,7 +38,9 @@ from rolloutctl.governance.policy_check import check_seeds
 from rolloutctl.verification.scratch import Scratch, check_seed_file, seed_hashes, seed_path, with_budget_column
 from rolloutctl.warehouse.dbt_project import project_for
 
-MODELS_ONLY = ("build", "--resource-type", "seed", "--resource-type", "model")
+# What the comparison reads: the rules' decisions and the candidate seeds, with every model and seed they are built
+# from (no data test: the candidate's decisions are compared, the data were tested when production built them).
+MODELS_ONLY = ("build", "--resource-type", "seed", "--resource-type", "model", "--select", "+gate_decisions")
 
 
 @dataclass

@@ -181,6 +181,7 @@ def run_dbt(
     if not write_artifacts and command and command[0] in ("build", "run", "test", "seed", "snapshot"):
         flags.append("--no-write-json")
 
+    _check_threads()
     started = time.perf_counter()
     deadline = time.monotonic() + lock_wait_seconds()
     environment = {"ROLLOUT_HOME": str(home)}
@@ -235,6 +236,13 @@ def _parsed_manifest(project_dir: str, target: str | None, flags: list[str]):
             _MANIFESTS.pop(next(iter(_MANIFESTS)))
         _MANIFESTS[key] = parsed.result
     return _MANIFESTS[key]
+
+
+def _check_threads() -> None:
+    """ROLLOUT_DBT_THREADS (profiles.yml's threads; default 2) is a whole number of threads, 1 or more."""
+    value = os.environ.get("ROLLOUT_DBT_THREADS")
+    if value is not None and not (value.strip().isdigit() and int(value) > 0):
+        raise ConfigError(f"ROLLOUT_DBT_THREADS={value!r}: expected a whole number of threads (1 or more)")
 
 
 def _log_flags(home: Path) -> list[str]:

@@ -16,12 +16,14 @@ def dbt_target(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def cli_env(dbt_target) -> dict:
-    """The environment of a real `rolloutctl` process: this checkout, no notification endpoints, a 30 s lock wait."""
+def cli_env() -> dict:
+    """The environment of a real `rolloutctl` process: this checkout, no notification endpoints, a 30 s lock wait,
+    dbt's target folder in each home (the default)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLOUT_")}
-    env.update(PYTHONPATH=str(ROOT), ROLLOUT_DBT_TARGET_PATH=str(dbt_target))
-    if "ROLLOUT_DBT_LOG_LEVEL" in os.environ:   # the tests' setting (tests/conftest.py)
-        env["ROLLOUT_DBT_LOG_LEVEL"] = os.environ["ROLLOUT_DBT_LOG_LEVEL"]
+    env.update(PYTHONPATH=str(ROOT))
+    for name in ("ROLLOUT_DBT_LOG_LEVEL", "ROLLOUT_DBT_THREADS"):   # the tests' settings (tests/conftest.py)
+        if name in os.environ:
+            env[name] = os.environ[name]
     return env
 
 

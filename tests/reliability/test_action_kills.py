@@ -34,7 +34,7 @@ from tests.support.tiers import LONG, sample
 pytestmark = pytest.mark.xdist_group("action-kills")   # one worker builds the module's fixture, once
 CRASHPOINT = Path(__file__).resolve().parents[1] / "support" / "crashpoint.py"
 FULL = LONG or os.environ.get("ROLLOUT_RELIABILITY_FULL") == "1"
-VISIBLE_SAMPLE = 2   # fast tier: visible points killed at per command, besides the three always chosen
+VISIBLE_SAMPLE = 1   # fast tier: visible points killed at per command, besides the three always chosen
 
 COMMANDS = {
     "gate_apply": ["gate", "--apply", "--no-build", "--executor", "oncall-bot"],

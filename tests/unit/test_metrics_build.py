@@ -98,6 +98,18 @@ def test_failures_are_returned_or_raised(home, dbt_target):
     assert caught.value.result.failures and "relationships" in str(caught.value)
 
 
+def test_dbt_runs_on_the_threads_chosen(home, dbt_target, monkeypatch):
+    monkeypatch.setenv("ROLLOUT_DBT_LOG_LEVEL", "info")
+    for threads in ("1", "2"):
+        monkeypatch.setenv("ROLLOUT_DBT_THREADS", threads)
+        run_dbt(home, ["run"], select="stg_telemetry__events", target_path=dbt_target)
+        last_run = (dbt_log_dir(home) / "dbt.log").read_text().rsplit("Concurrency:", 1)[1]
+        assert last_run.startswith(f" {threads} threads")
+    monkeypatch.setenv("ROLLOUT_DBT_THREADS", "many")
+    with pytest.raises(ConfigError, match="ROLLOUT_DBT_THREADS='many': expected a whole number of threads"):
+        run_dbt(home, ["run"], select="stg_telemetry__events", target_path=dbt_target)
+
+
 def test_an_unparseable_project_is_a_failure_not_a_crash(home, tmp_path_factory):
     broken = tmp_path_factory.mktemp("broken-project")
     (broken / "dbt_project.yml").write_text("name: [unclosed\n")
