@@ -27,7 +27,9 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
     """The demo's whole rollout (ten days in daily steps: a regression, a rollback, an RCA, GA), built once per
-    session for every test that reads it (they share an xdist group, so one worker builds it)."""
+    session for every test that reads it (they share an xdist group, so one worker builds it). Its final build with
+    every unit and data test runs in the long tier (the fast tier's `make test-dbt` runs them on its own warehouse)."""
     from rolloutctl.simulation.demo import run_demo
 
-    return run_demo(tmp_path_factory.mktemp("demo") / "home", days=10, events_per_day=30_000, step_hours=24)
+    return run_demo(tmp_path_factory.mktemp("demo") / "home", days=10, events_per_day=30_000, step_hours=24,
+                    final_tests=LONG)
