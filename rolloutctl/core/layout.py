@@ -10,8 +10,8 @@ from importlib.resources import files
 from pathlib import Path
 
 # The files of the project ship inside the package: the built wheel carries them under rolloutctl/project/ (pyproject:
-# the wheel's force-include). A checkout (the editable install, the tests, CI) is itself the project: its root
-# holds them, one level above the package.
+# hatchling's `sources`, and scripts/hatch_project_files.py for the top-level files). A checkout (the editable install,
+# the tests, CI) is itself the project: its root holds them, one level above the package.
 PROJECT_PACKAGE_DIR = "project"
 
 
@@ -34,7 +34,7 @@ DASHBOARD_TEMPLATE_DIR = PROJECT_DIR / "templates" / "dashboard"
 # what dbt reads of the project: a scratch warehouse copies it, dbt_runner.definitions_hash hashes it
 DBT_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros", "governance",
                      "data-tests")
-# everything the wheel carries (pyproject.toml's force-include lists the same; a test compares them)
+# everything the wheel carries under rolloutctl/project/ (tests/packaging/test_wheel.py compares the wheel with it)
 PROJECT_FILES = (*DBT_PROJECT_FILES, "schemas", "templates")
 
 
