@@ -34,6 +34,7 @@ from rolloutctl.decision.verdict import Evaluation, analyzer_output, read_evalua
 from rolloutctl.governance import audit, ledger, rca
 from rolloutctl.verification.scratch import DECISION_SEEDS, Scratch, models_hash, seed_hashes, sha256_bytes
 from rolloutctl.warehouse.dbt_project import project_for
+from rolloutctl.warehouse.dbt_runner import CYCLE_SELECTOR
 
 RECORDED_KEYS = ("seeds", "project_version", "loaded_through", "raw_event_counts", "verdict", "governance")
 REL_TOLERANCE = 1e-9
@@ -182,7 +183,8 @@ def replay(home: Path, ref: str, keep: bool = False) -> Replay:
         s.copy_raw(home, through)
         result.notes += _late_arrivals(home, eval_at, through)
         s.write_governance(entries, rec["governance"]["complete_rcas"])
-        s.build(data_quality=True)
+        # what the cycle runs (every model and seed, the data tests guarding the gate's inputs), as it runs it
+        s.build(["build"], selector=CYCLE_SELECTOR, data_quality=True)
         con = s.connect()
         try:
             counts = dict.fromkeys(PHASES, 0)

@@ -27,11 +27,11 @@ import duckdb
 from ingest.errors import WarehouseBusy, WarehouseError
 from ingest.warehouse import connect, warehouse_path
 from rolloutctl.core.errors import ConfigError
-from rolloutctl.core.layout import DBT_PROJECT_FILES, PROJECT_DIR, SCRATCH_RELDIR
+from rolloutctl.core.layout import PROJECT_DIR, SCRATCH_RELDIR
 from rolloutctl.governance import ledger
 from rolloutctl.governance.rca import RCA_RELDIR
 from rolloutctl.warehouse import governance_mirror
-from rolloutctl.warehouse.dbt_project import project_for
+from rolloutctl.warehouse.dbt_project import copy_project, project_for
 
 # The seeds a gate decision depends on (their sha256 is recorded with every action; see replay.py).
 DECISION_SEEDS = ("gate_rules", "metric_thresholds", "phase_flags", "gate_parameters", "watermark_lateness",
@@ -84,10 +84,7 @@ class Scratch:
         scratch = cls(root, root / "home", root / "project", root / "target", keep)
         scratch.home.mkdir()
         scratch.project.mkdir()
-        source = project_for(home)
-        for name in DBT_PROJECT_FILES:
-            src = source / name
-            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, scratch.project / name)
+        copy_project(project_for(home), scratch.project)
         for name, path in (seeds or {}).items():
             seed_path(name, scratch.project).write_text(
                 with_budget_column(name, Path(path).read_text(encoding="utf-8")), encoding="utf-8")
@@ -173,16 +170,16 @@ class Scratch:
         finally:
             con.close()
 
-    def build(self, args=("build", "--exclude-resource-type", "unit_test"), *, data_quality: bool = False):
-        """Run dbt on the scratch (its project, its target folder). With data_quality, what the gate's cycle runs
-        (every model and seed and the data tests guarding its inputs: the cycle's selector), as it runs it: failing
-        data tests are recorded and the models they skipped built anyway (test_failures.build_recording_failures)."""
+    def build(self, args=("build", "--exclude-resource-type", "unit_test"), *, selector: str | None = None,
+              data_quality: bool = False):
+        """Run dbt on the scratch (its project, its target folder), with a selector of selectors.yml if given. With
+        data_quality, as the gate's build does: failing data tests are recorded and the models they skipped built
+        anyway (test_failures.build_recording_failures)."""
         from rolloutctl.warehouse import test_failures
-        from rolloutctl.warehouse.dbt_runner import CYCLE_SELECTOR, BuildFailed, run_dbt
+        from rolloutctl.warehouse.dbt_runner import BuildFailed, run_dbt
 
-        options = {"args": list(args), "project_dir": self.project, "target_path": self.target}
+        options = {"args": list(args), "selector": selector, "project_dir": self.project, "target_path": self.target}
         if data_quality:
-            options.update(args=["build"], selector=CYCLE_SELECTOR)
             result = test_failures.build_recording_failures(self.home, **options)
             if not (result.success or test_failures.only_data_tests_failed(result)):
                 raise BuildFailed(result)

@@ -35,6 +35,13 @@ def definitions_hash(project_dir: Path | str | None = None, target: str | None =
     return digest.hexdigest()
 
 
+def copy_project(source: Path, dest: Path) -> None:
+    """Copy what dbt reads of the project at `source` (layout.DBT_PROJECT_FILES) into the folder `dest`."""
+    for name in DBT_PROJECT_FILES:
+        path = Path(source) / name
+        (shutil.copytree if path.is_dir() else shutil.copyfile)(path, Path(dest) / name)
+
+
 def project_for(home: Path) -> Path:
     """The dbt project `home` builds with: the installed one, or the home's copy with its own policy seeds."""
     overrides = policy_overrides(home)
@@ -51,9 +58,7 @@ def project_for(home: Path) -> Path:
     # made beside it, then swapped in: a reader never sees half a project
     copy.parent.mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(prefix=".dbt-project-", dir=copy.parent))
-    for name in DBT_PROJECT_FILES:
-        source = PROJECT_DIR / name
-        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, fresh / name)
+    copy_project(PROJECT_DIR, fresh)
     for name, path in overrides.items():
         shutil.copyfile(path, fresh / "governance" / f"{name}.csv")
     (fresh / _SOURCE_STAMP).write_text(wanted, encoding="utf-8")
