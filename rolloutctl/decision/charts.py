@@ -21,8 +21,11 @@ rollback it caused read at a glance.
 """
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import date as Date
@@ -31,6 +34,7 @@ from pathlib import Path
 import altair as alt
 import duckdb
 import vl_convert as vlc
+from altair.utils import schemapi
 
 from ingest.errors import DataError, UsageError, WarehouseBusy
 from ingest.warehouse import connect, fsync_path
@@ -308,6 +312,18 @@ def _label_sides(rows: list[dict], domain: tuple[str, str] | None) -> dict[str, 
     return sides
 
 
+def _unvalidated(build):
+    """Altair checks each object it builds against the Vega-Lite schema, most of a report's chart time (about 1 s of
+    a gate cycle here); the specs our builders make are checked against it in the tests instead
+    (tests/dashboard/test_report_charts.py: every report and dashboard spec validates)."""
+    @functools.wraps(build)
+    def without_validation(*args, **kwargs):
+        with schemapi.debug_mode(False):
+            return build(*args, **kwargs)
+    return without_validation
+
+
+@_unvalidated
 def slo_spec(chart: SloChart, data: ChartData, *, phase: str | None = None, title_suffix: str = "",
              width: int = WIDTH, height: int = 260) -> dict:
     """The Vega-Lite spec of one SLO chart: a line and a point per window and evaluation time, the levels as
@@ -375,6 +391,7 @@ def _domain(data: ChartData, rows: list[dict]) -> tuple[str, str] | None:
     return (lo, hi) if lo and hi else None
 
 
+@_unvalidated
 def timeline_spec(data: ChartData, *, highlight: tuple[datetime, datetime] | None = None, width: int = WIDTH) -> dict:
     """The phase timeline: per phase, runs of equal gate decisions along its evaluation grid, and the ledger's
     promotions (green) and rollbacks (red) as arrows between the phases they moved between."""
@@ -467,7 +484,7 @@ def decision_runs(data: ChartData) -> list[dict]:
 
 def _finish(chart) -> dict:
     spec = chart.configure_view(strokeWidth=0).configure_axis(grid=True, gridColor="#eee").configure_title(
-        fontSize=14, subtitleColor="#555").configure_legend(orient="right").to_dict()
+        fontSize=14, subtitleColor="#555").configure_legend(orient="right").to_dict(validate=False)
     spec.pop("$schema", None)
     spec["$schema"] = alt.SCHEMA_URL
     return spec
@@ -483,6 +500,16 @@ def vl_version() -> str | None:
 
 def to_svg(spec: dict) -> str:
     return vlc.vegalite_to_svg(spec, vl_version=vl_version())
+
+
+def start_renderer() -> threading.Thread:
+    """Start vl-convert's JavaScript engine in a background thread and return it. The first chart of a process
+    pays for the engine's start (about 0.4 s here); vl-convert runs outside the GIL, so a gate cycle starts it before
+    its dbt build and the build hides it."""
+    thread = threading.Thread(target=to_svg, args=({"mark": "point", "data": {"values": []}},),
+                              name="chart-renderer-start", daemon=True)
+    thread.start()
+    return thread
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -546,10 +573,12 @@ def render_report_charts(home: Path, date: Date | str, *, phase: str | None = No
         if own:
             con.close()
     specs = report_specs(data, history or data, day, phase)
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:   # vl-convert renders outside the GIL
+        svgs = dict(zip(specs, pool.map(to_svg, specs.values())))
     paths = {}
-    for name, spec in specs.items():
+    for name, svg in svgs.items():
         path = out / f"{name}.svg"
-        _write_atomic(path, to_svg(spec))
+        _write_atomic(path, svg)
         paths[name] = path
     return paths
 

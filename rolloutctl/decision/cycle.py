@@ -11,7 +11,7 @@ from ingest.warehouse import connect
 from rolloutctl.core.errors import UsageError
 from rolloutctl.core.files import atomic_write_text, sha256_file
 from rolloutctl.core.phases import check as check_phase
-from rolloutctl.decision.charts import render_report_charts
+from rolloutctl.decision.charts import render_report_charts, start_renderer
 from rolloutctl.decision.report import recent_incidents, write_report
 from rolloutctl.decision.verdict import (
     Evaluation,
@@ -53,6 +53,8 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
     current = ledger.current_phase(entries)
     phase = check_phase(phase) if phase else current
     entered = ledger.last_entry_into(entries, phase) if phase == current else None
+    if rebuild and write:
+        start_renderer()      # the report's charts: the engine starts while dbt builds
     if rebuild:
         # imported here: the pipeline pulls in dbt, which `--no-build` never needs
         from rolloutctl.warehouse.dbt_runner import BuildFailed

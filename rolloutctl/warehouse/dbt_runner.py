@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from ingest.errors import ConfigError, RolloutError, WarehouseBusy
@@ -133,6 +134,7 @@ def run_dbt(
     project_dir: Path | str | None = None,
     write_artifacts: bool = False,
     quiet: bool = True,
+    data_test_from: datetime | None = None,
 ) -> BuildResult:
     """Run `dbt <args>` on the warehouse of `home`; return what happened.
 
@@ -145,6 +147,8 @@ def run_dbt(
     (default: dbt_project.project_for(home)). write_artifacts: let build/run/test/seed write manifest.json and
     run_results.json to the target folder (off by default: writing the manifest costs a 15-minute cycle about
     0.4 s; the result returned here carries the failures and timings, and partial parsing works either way).
+    data_test_from: the data tests of relations that declare a data-test scope check only rows loaded after it
+    (macros/data_test_scope_filter.sql, test_failures); None: every row.
 
     Waits up to ROLLOUT_LOCK_WAIT seconds (default 30) while another process holds the warehouse file, then raises
     WarehouseBusy naming it.
@@ -184,7 +188,8 @@ def run_dbt(
     _check_threads()
     started = time.perf_counter()
     deadline = time.monotonic() + lock_wait_seconds()
-    environment = {"ROLLOUT_HOME": str(home)}
+    environment = {"ROLLOUT_HOME": str(home),
+                   "ROLLOUT_DATA_TEST_FROM": data_test_from.isoformat() if data_test_from else None}
     if target == SPARK_TARGET:
         _check_spark_installed()
         environment["ROLLOUT_PARQUET_DIR"] = str(lake_dir(home))
@@ -323,16 +328,19 @@ class _ProgressListener:
 
 
 class _environment:
-    """Set environment variables for the duration of a block, then restore them."""
+    """Set (or, with None, unset) environment variables for the duration of a block, then restore them."""
 
-    def __init__(self, **values: str):
+    def __init__(self, **values: str | None):
         self.values = values
         self.saved: dict[str, str | None] = {}
 
     def __enter__(self):
         for key, value in self.values.items():
             self.saved[key] = os.environ.get(key)
-            os.environ[key] = value
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     def __exit__(self, *exc):
         for key, value in self.saved.items():

@@ -7,14 +7,14 @@ marts.data_quality with its dependants anyway (`dbt run`, no tests): the marts s
 fire, and the gate holds with reason `data_quality`, naming the tests. Any other failure (a model error, a failing
 unit test: the logic itself is wrong) is not a data-quality finding and fails the build as before.
 
-The data-test scope (quality.data_test_scope): the operational cycle's data tests of relations whose rows are only
-ever appended or recomputed where new events fall (raw.events, the telemetry staging views and
-int_telemetry_events_parsed by loaded_at; metrics_windowed by the evaluation times new events touch: models and
-sources with `meta: {data_test_scope: …}`, macros/data_test_scope_filter.sql) check the rows loaded after
-`test_from` only: the rows loaded up to `checked_through`, the watermark of the last build whose data tests all
-passed, were tested then and have not changed since. A build whose tests fail does not move it, so a failing row is
-tested, and holds promotion, until it is fixed; a full build (--all-tests, --full-refresh, a selection of the
-caller's) tests everything.
+The data-test scope (recorded in quality.data_test_scope; dbt gets it from run_dbt's data_test_from): the
+operational cycle's data tests of relations whose rows are only ever appended or recomputed where new events fall
+(raw.events, the telemetry staging views and int_telemetry_events_parsed by loaded_at; metrics_windowed by the
+evaluation times new events touch: models and sources with `meta: {data_test_scope: …}`,
+macros/data_test_scope_filter.sql) check the rows loaded after `test_from` only: the rows loaded up to
+`checked_through`, the watermark of the last build whose data tests all passed, were tested then and have not
+changed since. A build whose tests fail does not move it, so a failing row is tested, and holds promotion, until it
+is fixed; a full build (--all-tests, --full-refresh, a selection of the caller's) tests everything.
 
 It also records the definitions (dbt_runner.definitions_hash) that last build was made from: while they stay the
 same, the cycle builds only the models that hold data (selectors.yml, gate_cycle_data), the views and seeds being
@@ -27,7 +27,7 @@ from pathlib import Path
 from ingest.warehouse import connect
 from rolloutctl.core.timestamps import utc_now
 from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
-from rolloutctl.warehouse.dbt_runner import CYCLE_DATA_SELECTOR, CYCLE_SELECTOR, run_dbt
+from rolloutctl.warehouse.dbt_runner import CYCLE_DATA_SELECTOR, CYCLE_SELECTOR, SPARK_TARGET, run_dbt
 
 QUALITY_DDL = """
 create schema if not exists quality;
@@ -91,9 +91,9 @@ def recorded_test_failures(home: Path) -> list[str]:
 
 
 def begin_test_scope(home: Path, *, everything: bool) -> tuple:
-    """Set this build's data-test scope (see the module's docstring). Return the latest loaded_at of raw.events now
-    (`end_test_scope` records it as checked once the build has passed) and the definitions hash of the last
-    complete build."""
+    """Set this build's data-test scope (see the module's docstring). Return its test_from (None: every row), the
+    latest loaded_at of raw.events now (`end_test_scope` records it as checked once the build has passed) and the
+    definitions hash of the last complete build."""
     con = connect(Path(home))
     try:
         con.execute(SCOPE_DDL)
@@ -102,10 +102,10 @@ def begin_test_scope(home: Path, *, everything: bool) -> tuple:
         loaded_through = con.execute("select max(loaded_at) from raw.events").fetchone()[0]
         con.execute("begin transaction")
         con.execute("delete from quality.data_test_scope")
-        con.execute("insert into quality.data_test_scope values (?, ?, ?)",
-                    [None if everything else checked, checked, definitions])
+        test_from = None if everything else checked
+        con.execute("insert into quality.data_test_scope values (?, ?, ?)", [test_from, checked, definitions])
         con.execute("commit")
-        return loaded_through, definitions
+        return test_from, loaded_through, definitions
     finally:
         con.close()
 
@@ -144,12 +144,14 @@ def build_recording_failures(home: Path, **dbt_options):
     # the cycle (a selector) tests what is new since the last passing build; anything else tests every row
     scoped = bool(dbt_options.get("selector")) and not dbt_options.get("full_refresh")
     complete = not dbt_options.get("select")  # a selection of the caller's may leave tests out: checks nothing
-    loaded_through, built_from = begin_test_scope(home, everything=not scoped)
+    test_from, loaded_through, built_from = begin_test_scope(home, everything=not scoped)
     definitions = definitions_hash(dbt_options.get("project_dir") or project_for(home), dbt_options.get("target"))
     if dbt_options.get("selector") == CYCLE_SELECTOR and built_from == definitions and not dbt_options.get(
             "full_refresh"):
         dbt_options["selector"] = CYCLE_DATA_SELECTOR      # the views and seeds are those of the last build
-    result = run_dbt(home, check=False, **dbt_options)
+    # (the scope's SQL is DuckDB's: a Spark build tests every row)
+    result = run_dbt(home, check=False, data_test_from=test_from if dbt_options.get("target") != SPARK_TARGET
+                     else None, **dbt_options)
     if complete and result.success:
         end_test_scope(home, loaded_through, definitions)
     if only_data_tests_failed(result):

@@ -5,11 +5,24 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
+from altair.vegalite.v6.schema import core as vega_lite
 
 from ingest.errors import UsageError
 from ingest.warehouse import connect
-from rolloutctl.decision.charts import CHART_NAMES, chart_markdown, decision_runs, load_chart_data, render_report_charts
+from rolloutctl.decision.charts import (
+    CHART_NAMES,
+    SLO_CHARTS,
+    chart_markdown,
+    day_range,
+    decision_runs,
+    load_chart_data,
+    render_report_charts,
+    report_specs,
+    slo_spec,
+    timeline_spec,
+)
 from tests.support.svg_marks import read_svg
 
 DAY = "2026-11-02"          # the synthetic rollout's A-1 → A-2 day, with the regression and the rollback
@@ -128,3 +141,26 @@ def test_markdown_links_are_relative_to_the_report(synthetic, charts):
 def test_a_bad_date_is_a_usage_error(synthetic):
     with pytest.raises(UsageError, match="YYYY-MM-DD"):
         render_report_charts(synthetic, "02/11/2026")
+
+
+def test_every_spec_the_builders_make_is_valid_vega_lite(synthetic):
+    """The builders skip altair's schema check at run time (charts._unvalidated): it is made here, on the report's
+    specs of a whole day, of one phase and of an empty day, and on the dashboard's per-phase and timeline specs."""
+    con = connect(synthetic, read_only=True)
+    try:
+        specs = []
+        for day, phase in ((DAY, None), (DAY, "A-2"), ("2026-12-01", None)):
+            date, start, end = day_range(day)
+            data = load_chart_data(con, synthetic, phase=phase, start=start, end=end)
+            history = load_chart_data(con, synthetic, end=end)
+            specs += report_specs(data, history, date, phase).values()
+        everything = load_chart_data(con, synthetic)
+    finally:
+        con.close()
+    specs += [slo_spec(c, everything, phase="A-1", width=470, height=200) for c in SLO_CHARTS]
+    specs.append(timeline_spec(everything, width=1000))
+    for spec in specs:
+        vega_lite.Root.validate(spec)
+    broken = {**specs[0], "mark": "no-such-mark"}          # the check does catch a spec Vega-Lite refuses
+    with pytest.raises(jsonschema.ValidationError):
+        vega_lite.Root.validate(broken)

@@ -60,7 +60,9 @@ def test_the_cycle_runs_no_unit_test_and_only_the_tests_guarding_the_gate_inputs
     cycle = refresh.refresh(built)
     tests = names(cycle, "test")
     assert names(cycle, "unit_test") == set()
-    assert {"source_unique_raw_events_event_id", "not_null_stg_telemetry__save_completed_duration_ms"} <= tests
+    assert {"source_unique_raw_events_event_id",
+            "not_null_columns_stg_telemetry__save_completed_phase__saved_at__duration_ms__retry_count__has_retried",
+            } <= tests
     assert not any(t.startswith("assert_") for t in tests)                  # data-tests/: the full build's
     assert "not_null_metrics_windowed_eval_at" not in tests                  # a mart's: the full build's
     full = refresh.refresh(built, all_tests=True)

@@ -113,3 +113,20 @@ def test_the_next_clean_build_clears_the_finding(built):
     assert refresh.refresh(built).success
     assert test_failures.recorded_test_failures(built) == []
     assert data_quality(built)["failing_tests"] == []
+
+
+def test_a_null_in_a_gate_input_is_found_and_named_by_column(built):
+    """The gate's inputs are checked for NULLs by one test per relation (macros/test_not_null_columns.sql), with a
+    row per column holding NULLs: a new save whose payload lost its retry count (only a writer bypassing the loader
+    can do that) leaves two columns of the staging view NULL, retry_count and has_retried."""
+    load(built, "b.jsonl", saves("12:01", "12:10"))
+    con = connect(built)
+    con.execute("""update raw.events set payload = json_merge_patch(payload, '{"retry_count": null}')
+                   where rowid = (select max(rowid) from raw.events where event = 'autosave.save.completed')""")
+    con.close()
+    result = refresh.refresh(built, check=False)
+    failed = {f.name: f.message for f in test_failures.data_test_failures(result)}
+    assert list(failed) == [
+        "not_null_columns_stg_telemetry__save_completed_phase__saved_at__duration_ms__retry_count__has_retried"]
+    assert "Got 2 results" in next(iter(failed.values()))
+    assert data_quality(built)["failing_tests"] == list(failed)
