@@ -1,19 +1,23 @@
 """Operational-cycle benchmark (issue 12): what a 15-minute cycle costs against a full build of the same events.
 
-    python scripts/bench_cycle.py [--events 10M] [--days 30] [--seed 1] [--work bench-out/metrics]
+    python scripts/bench_cycle.py [--events 10M] [--days 30] [--seed 1] [--repeat 3] [--work bench-out/metrics]
                                   [--code DIR ...] [--out bench-out/cycle.json]
 
 Set-up (not timed, cached in --work, shared with scripts/bench_metrics.py): the generator's rollout with its last
-three quarter hours held back, the rest loaded with the real loader.
+2 x repeat + 1 quarter hours held back, the rest loaded with the real loader.
 
 Measured for each --code checkout (default: this one; pass an older checkout, e.g. a `git archive` of a commit, to
 compare before and after in one run), each command a whole `python -m rolloutctl` process on a copy of that home:
-  full         `rolloutctl build --full-refresh --json`: every model from scratch (and the tests that build runs)
-  all_tests    `rolloutctl build --all-tests --json` right after it, when the checkout has that option
-  build        the next quarter hour ingested (not timed), then `rolloutctl build --json` (incremental)
-  gate         the next quarter hour ingested (not timed), then `rolloutctl gate --json` (build + decision + files)
-  publish      the analysts' snapshot published again once the third quarter hour is ingested (its own process)
-Each with the load average before it. Ratios are to `full` of the same checkout.
+  full         `rolloutctl build --full-refresh --json`: every model from scratch (and the tests that build runs),
+               --repeat times, each on a fresh copy of the home
+  all_tests    `rolloutctl build --all-tests --json` right after the last, when the checkout has that option
+  build        the next quarter hour ingested (not timed), then `rolloutctl build --json` (incremental), --repeat
+               times
+  gate         the next quarter hour ingested (not timed), then `rolloutctl gate --json` (build + decision + files),
+               --repeat times
+  publish      the analysts' snapshot published again once the last quarter hour is ingested (its own process)
+Each with the load average before it. Ratios are medians to the median `full` of the same checkout: the machine
+is shared, and one slow run should not make the figure.
 
 Goals: build <= 0.2 x full; gate <= 0.2 x full.
 """
@@ -23,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -57,34 +62,36 @@ def _cli(code: Path, home: Path, *args: str, ok=(0,)) -> dict:
     return _run(code, ["-m", "rolloutctl", "--home", str(home), *args], ok=ok)
 
 
-def _measure(code: Path, pristine: Path, cycle_files: list[Path], home: Path) -> dict:
-    shutil.rmtree(home, ignore_errors=True)
-    shutil.copytree(pristine, home)
-    os.sync()
-    runs: dict[str, dict] = {}
-    runs["full"] = _cli(code, home, "build", "--full-refresh", "--json", ok=(0, 1))
-    print(f"  full {runs['full']['seconds']:.1f}s", file=sys.stderr)
+def _measure(code: Path, pristine: Path, cycle_files: list[Path], home: Path, repeat: int) -> dict:
+    runs: dict[str, list[dict]] = {"full": [], "build": [], "gate": []}
+    for _ in range(repeat):
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(pristine, home)
+        os.sync()
+        runs["full"].append(_cli(code, home, "build", "--full-refresh", "--json", ok=(0, 1)))
+        print(f"  full {runs['full'][-1]['seconds']:.1f}s", file=sys.stderr)
     if "--all-tests" in _run(code, ["-m", "rolloutctl", "build", "--help"])["stdout"]:
-        runs["all_tests"] = _cli(code, home, "build", "--all-tests", "--json", ok=(0, 1))
-        print(f"  all tests {runs['all_tests']['seconds']:.1f}s", file=sys.stderr)
-    _cli(code, home, "ingest", str(cycle_files[0]))
-    runs["build"] = _cli(code, home, "build", "--json", ok=(0, 1))
-    print(f"  build {runs['build']['seconds']:.1f}s", file=sys.stderr)
-    _cli(code, home, "ingest", str(cycle_files[1]))
-    runs["gate"] = _cli(code, home, "gate", "--json", ok=(0, 3, 4))
-    print(f"  gate {runs['gate']['seconds']:.1f}s", file=sys.stderr)
-    _cli(code, home, "ingest", str(cycle_files[2]))
+        runs["all_tests"] = [_cli(code, home, "build", "--all-tests", "--json", ok=(0, 1))]
+        print(f"  all tests {runs['all_tests'][0]['seconds']:.1f}s", file=sys.stderr)
+    quarters = iter(cycle_files)
+    for command, ok in (("build", (0, 1)), ("gate", (0, 3, 4))):
+        for _ in range(repeat):
+            _cli(code, home, "ingest", str(next(quarters)))
+            runs[command].append(_cli(code, home, command, "--json", ok=ok))
+            print(f"  {command} {runs[command][-1]['seconds']:.1f}s", file=sys.stderr)
+    _cli(code, home, "ingest", str(next(quarters)))
     publish = _run(code, ["-c", PUBLISH, str(home)])
     publish["publish_seconds"] = round(float(publish["stdout"].strip().splitlines()[-1]), 3)
-    runs["publish"] = publish
+    runs["publish"] = [publish]
     print(f"  publish {publish['publish_seconds']:.2f}s", file=sys.stderr)
     warehouse = home / "warehouse"
     sizes = {p.name: p.stat().st_size for p in warehouse.iterdir() if p.is_file()}
-    full = runs["full"]["seconds"]
+    medians = {k: statistics.median(r["seconds"] for r in v) for k, v in runs.items() if k != "publish"}
     return {
         "runs": runs,
+        "medians": {k: round(v, 3) for k, v in medians.items()},
         "warehouse_bytes": sizes,
-        "ratios": {k: round(runs[k]["seconds"] / full, 3) for k in ("build", "gate")},
+        "ratios": {k: round(medians[k] / medians["full"], 3) for k in ("build", "gate")},
     }
 
 
@@ -93,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", default="10M")
     parser.add_argument("--days", type=float, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measured command (medians are reported)")
     parser.add_argument("--work", type=Path, default=ROOT / "bench-out" / "metrics")
     parser.add_argument("--code", type=Path, action="append", help="checkout(s) to measure (default: this one)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "cycle.json")
@@ -100,21 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     events = _count(args.events)
     work = args.work / f"{events}-{args.days:g}d-s{args.seed}"
     print(f"set-up: {events:,} events over {args.days:g} days (seed {args.seed}) …", file=sys.stderr)
-    pristine, cycle_files, setup = _prepare(work, events, args.days, args.seed, 3, args.work / "dbt-target")
+    pristine, cycle_files, setup = _prepare(work, events, args.days, args.seed, 2 * args.repeat + 1,
+                                            args.work / "dbt-target")
     print(f"  {json.dumps(setup)}", file=sys.stderr)
     report = {"machine": _machine(), "setup": setup, "checkouts": {}}
     for code in [c.resolve() for c in (args.code or [ROOT])]:
         print(f"{code}:", file=sys.stderr)
-        report["checkouts"][str(code)] = _measure(code, pristine, cycle_files, work / "cycle-home")
+        report["checkouts"][str(code)] = _measure(code, pristine, cycle_files, work / "cycle-home", args.repeat)
         shutil.rmtree(work / "cycle-home", ignore_errors=True)
     report["load_after"] = [round(x, 2) for x in os.getloadavg()]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     for code, m in report["checkouts"].items():
-        r = m["runs"]
-        print(f"{code}: full {r['full']['seconds']:.1f}s  build {r['build']['seconds']:.1f}s "
-              f"({m['ratios']['build']:.2f}x)  gate {r['gate']['seconds']:.1f}s ({m['ratios']['gate']:.2f}x)  "
-              f"publish {r['publish']['publish_seconds']:.2f}s")
+        med, ratio = m["medians"], m["ratios"]
+        print(f"{code}: full {med['full']:.1f}s  build {med['build']:.1f}s ({ratio['build']:.2f}x)  "
+              f"gate {med['gate']:.1f}s ({ratio['gate']:.2f}x)  publish {m['runs']['publish'][0]['publish_seconds']:.2f}s"
+              f"  (medians of {args.repeat})")
     print(f"written to {args.out}")
     return 0
 
