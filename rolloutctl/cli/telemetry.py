@@ -10,6 +10,7 @@ from rolloutctl.cli.console import byte_progress, emit_json, err_console, presen
 from rolloutctl.cli.options import get_home, json_option, optional_home, own_folder
 
 EXIT_REJECTED = 3
+EXIT_INCOMPATIBLE = 3  # `schema diff`: it ran, and the change is not backward compatible
 
 
 @click.group()
@@ -54,6 +55,37 @@ def schema_lint(ctx, as_json):
                     click.echo(f"      → jsonschema: {d.where or '/'} {d.keyword}: {d.reason}")
     if problems:
         sys.exit(1)
+
+
+@schema.command("diff")
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@json_option
+def schema_diff(old, new, as_json):
+    """Say whether the event schemas NEW still accept every line the schemas OLD accept (files or folders).
+
+    Incompatible (exit status 3): an event removed, a property made required, an enum narrowed, a type changed, a
+    bound tightened, additionalProperties tightened, a feature/time/phase annotation changed, or any other change
+    that cannot be proved harmless. Compatible changes (an event added, a bound relaxed, …) are listed too.
+
+    \b
+    Example:
+      rolloutctl schema diff schemas/events/ ~/rollout/schemas/events/
+      git show main:schemas/events/autosave.json > /tmp/old.json
+      rolloutctl schema diff --json /tmp/old.json schemas/events/autosave.json
+    """
+    from ingest.schema_diff import diff_schemas
+
+    result = diff_schemas(old, new)
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        for c in result.changes:
+            mark = "✓" if c.compatible else "✗"
+            click.echo(f"{mark} {c.event}{' ' + c.where if c.where else ''}: {c.message}")
+        click.echo("backward compatible" if result.compatible else "NOT backward compatible for lines already loaded")
+    if not result.compatible:
+        sys.exit(EXIT_INCOMPATIBLE)
 
 
 @click.command()
