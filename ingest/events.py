@@ -254,6 +254,8 @@ def judge_line(raw: bytes, schemas: EventSchemas) -> Verdict:
         found = schemas.violations(obj)
     except RecursionError:
         return Verdict(False, None, "$", "object is nested too deeply to validate")
+    except (ArithmeticError, ValueError) as exc:  # e.g. multipleOf on 1e400 (read as infinity): jsonschema fails
+        return Verdict(False, None, "$", f"jsonschema cannot evaluate it ({type(exc).__name__}: {exc})")
     if found:
         path, _ = found[0]
         message = "; ".join(f"{_short(p)}: {m}" for p, m in found)

@@ -114,10 +114,10 @@ class EventCoverage:
 
 def _number_literal(value) -> str | None:
     """A bound as a SQL double, when comparing DuckDB's double of the instance with it is exactly Python's comparison:
-    the bound is a double and at most 2**53 in size, where an integer instance rounds to it only when equal."""
+    the bound is a double below 2**53 in size, where an integer instance rounds to it only when equal."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
-    if float(value) != value or abs(value) > _EXACT_DOUBLE_LIMIT:
+    if float(value) != value or abs(value) >= _EXACT_DOUBLE_LIMIT:  # 2**53 + 1 rounds to 2**53
         return None
     return repr(float(value))
 
@@ -484,7 +484,7 @@ class _Translator:
             if kw in schema:
                 bound = _number_literal(schema[kw])
                 if bound is None:
-                    conds.append(self.defer(where, kw, "bound not exactly a double of at most 2**53"))
+                    conds.append(self.defer(where, kw, "bound not exactly a double below 2**53"))
                 else:
                     conds.append(f"{num} {op} {bound}")
         if "multipleOf" in schema:
@@ -496,11 +496,11 @@ class _Translator:
             elif isinstance(step, float) and _number_literal(step):
                 # Python: q = x / step (IEEE double division, as DuckDB's), valid when int(q) == q; an infinite q
                 # takes another road (Fraction): left to it.
-                # Instances within 2**53, where DuckDB's double of an integer text is surely Python's float of it.
+                # Instances below 2**53, where DuckDB's double of an integer text is surely Python's float of it.
                 q = f"({num} / {_number_literal(step)})"
-                conds.append(f"abs({num}) <= {_EXACT_DOUBLE_LIMIT} and isfinite({q}) and {q} = trunc({q})")
+                conds.append(f"abs({num}) < {_EXACT_DOUBLE_LIMIT} and isfinite({q}) and {q} = trunc({q})")
             else:
-                conds.append(self.defer(where, "multipleOf", "step not exactly a double of at most 2**53"))
+                conds.append(self.defer(where, "multipleOf", "step not exactly a double below 2**53"))
         return conds
 
     def object(self, raw: str, schema: dict, where: str) -> list[str]:
