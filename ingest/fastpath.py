@@ -652,13 +652,16 @@ def _if_then(t: _Translator, schema: dict) -> str:
     cond, then = schema.get("if", True), schema.get("then", True)
     if "then" not in schema:
         return "true"  # an `if` alone asserts nothing
+    # Only the event's own properties: their columns tell absent from present (a JSON null is counted by n_keys, or
+    # by the open object's check), so `is null` means absent.
+    own = set(schema.get("properties", {})) & set(f.names)
     if not isinstance(cond, dict) or set(cond) - {"properties", "required"} - ANNOTATIONS or any(
             not isinstance(s, dict) or set(s) - {"const"} or _option_text(s["const"]) is None
-            or not isinstance(s["const"], (str, bool)) or n not in f.names
-            for n, s in cond.get("properties", {}).items()) or any(r not in f.names for r in cond.get("required", [])):
+            or not isinstance(s["const"], (str, bool)) or n not in own
+            for n, s in cond.get("properties", {}).items()) or any(r not in own for r in cond.get("required", [])):
         return t.defer("/if", "if", "translated only when it holds only `required` and string or boolean `const`s")
     if not isinstance(then, dict) or set(then) - {"properties", "required"} - ANNOTATIONS \
-            or any(n not in f.names for n in [*then.get("properties", {}), *then.get("required", [])]):
+            or any(n not in own for n in [*then.get("properties", {}), *then.get("required", [])]):
         return t.defer("/then", "then", "translated only when it holds only `required` and `properties`")
     if_parts = [f"{f.raw(r)} is not null" for r in cond.get("required", [])]
     if_parts += [f"({f.raw(n)} is null or {t.value(f.raw(n), s, f'/if/properties/{n}')})"
@@ -671,12 +674,17 @@ def _if_then(t: _Translator, schema: dict) -> str:
 
 def _readable_names(schemas: EventSchemas) -> list[str]:
     """Top-level property names that become struct fields and columns: quotable, and unique in any letter case
-    (DuckDB's names are case-insensitive)."""
-    names = sorted({p for s in schemas.by_event.values() for p in s.get("properties", {})})
-    lower: dict[str, int] = {}
-    for n in names:
-        lower[n.lower()] = lower.get(n.lower(), 0) + 1
-    return [n for n in names if _PLAIN_NAME.fullmatch(n) and lower[n.lower()] == 1]
+    (DuckDB's names are case-insensitive). Of names that differ only in case, the one most events use stays (so a
+    new event's `Phase` never takes `phase` from the others); the events using the others defer."""
+    users: dict[str, int] = {}
+    for s in schemas.by_event.values():
+        for p in s.get("properties", {}):
+            if _PLAIN_NAME.fullmatch(p):
+                users[p] = users.get(p, 0) + 1
+    kept: dict[str, str] = {}
+    for name in sorted(users, key=lambda n: (-users[n], n)):
+        kept.setdefault(name.lower(), name)
+    return sorted(kept.values())
 
 
 def _translate(schemas: EventSchemas, f: _Fields) -> dict[str, _Translator | str]:

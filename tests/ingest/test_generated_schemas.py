@@ -146,21 +146,26 @@ def random_value(rng: random.Random, schema, depth: int = 2):
 def random_case(seed: int) -> tuple[dict, list[bytes]]:
     rng = random.Random(seed)
     x, y = random_schema(rng, 2), random_schema(rng, 1)
+    y_name = rng.choice(["y", "y", "c.d", "e f", "é", "Phase"])  # top-level names SQL must quote, or clash in case
     event = {"$schema": DRAFT, "type": "object",
              "properties": {"event": {"const": EVENT}, "ts": {"type": "string", "format": "date-time"},
-                            "phase": {"enum": ["A-0", "B-1"]}, "x": x, "y": y},
-             "required": ["event", "ts", "phase"] + rng.choice([[], ["x"], ["x", "y"]]),
+                            "phase": {"enum": ["A-0", "B-1"]}, "x": x, y_name: y},
+             "required": ["event", "ts", "phase"] + rng.choice([[], ["x"], ["x", y_name]]),
              # (a $ref to itself would recurse in jsonschema too)
              "$defs": {"shared": random_schema(rng, 1, refs=False)}}
     if rng.random() < 0.5:
         event["additionalProperties"] = False
+    if rng.random() < 0.2:  # the shipped form of `if`/`then` (and, open or closed, its names' presence)
+        event["if"] = {"properties": {"x": {"const": rng.choice(["a", True, False])}}, "required": ["x"]}
+        event["then"] = rng.choice([{"required": [y_name]}, {"properties": {y_name: {"const": False}}},
+                                    {"properties": {"zz": {"const": 1}}}])
     lines = []
     for _ in range(rng.randint(8, 20)):
         obj = {"event": EVENT, "ts": "2026-03-01T12:00:00Z", "phase": "A-0"}
         if rng.random() < 0.85:
             obj["x"] = random_value(rng, x)
         if rng.random() < 0.5:
-            obj["y"] = random_value(rng, y)
+            obj[y_name] = random_value(rng, y)
         if rng.random() < 0.1:
             obj["zz"] = 1
         text = dump(obj, ascii_=rng.random() < 0.5, compact=rng.random() < 0.5)
@@ -224,7 +229,7 @@ def test_generated_schemas_reach_both_paths(tmp_path):
     for seed in range(sized(150, 400)):
         s, v, t = check(tmp_path / str(seed), *random_case(seed))
         sure, valid, total = sure + s, valid + v, total + t
-    assert valid > total // 10 and sure > valid // 2 and total - valid > total // 2, (sure, valid, total)
+    assert valid > total // 10 and sure > valid // 3 and total - valid > total // 2, (sure, valid, total)
 
 
 def test_re2_whitelist():
