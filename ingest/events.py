@@ -5,6 +5,7 @@ is decided here, which is also where its message comes from.
 """
 from __future__ import annotations
 
+import csv
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,8 +20,7 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from rolloutctl.core.layout import EVENT_SCHEMA_DIR
-from rolloutctl.core.phases import PHASES
+from rolloutctl.core.layout import EVENT_SCHEMA_DIR, POLICY_DIR
 
 from .errors import ConfigError
 
@@ -165,18 +165,27 @@ def _event_problems(name: str, schema: Any) -> list[str]:
             or time.get("format") != "date-time":
         problems.append(f"its time {cols.time_field!r} must be a required property with type string and format "
                         f"date-time (name another property with {TIME_ANNOTATION})")
+    phases = _phases()
     phase = props.get(cols.phase_field)
     values = ([phase["const"]] if "const" in phase else phase.get("enum")) if isinstance(phase, dict) else None
     if cols.phase_field not in required or not isinstance(values, list) or not values \
-            or not all(isinstance(v, str) and v in PHASES for v in values):
+            or not all(isinstance(v, str) and v in phases for v in values):
         problems.append(f"its phase {cols.phase_field!r} must be a required property whose enum (or const) holds only "
-                        f"phases ({', '.join(PHASES)}); name another property with {PHASE_ANNOTATION}")
+                        f"phases ({', '.join(phases)}); name another property with {PHASE_ANNOTATION}")
     if not FEATURE_NAME.fullmatch(cols.feature):
         problems.append(f"its feature {cols.feature!r} must be lower-case letters, digits, - or _ (it names a folder): "
                         f"set {FEATURE_ANNOTATION}")
     problems += [f"$ref {ref!r} does not resolve: put what it names under the event's own $defs"
                  for ref in _unresolved_refs(schema)]
     return problems
+
+
+@cache
+def _phases() -> tuple[str, ...]:
+    """The phases raw.events.phase may hold: those of the phase_flags seed, which dbt's relationships test on the
+    staging models' phase checks against (and rolloutctl.core.phases mirrors; ingest does not import the CLI side)."""
+    with open(POLICY_DIR / "phase_flags.csv", newline="", encoding="utf-8") as fh:
+        return tuple(row["phase"] for row in csv.DictReader(fh))
 
 
 def _unresolved_refs(schema: dict) -> list[str]:
