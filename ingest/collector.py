@@ -1,8 +1,8 @@
 """The Collector: validate events and append each valid one to `<log-dir>/<feature>/<YYYY-MM-DD>.jsonl`.
 
 Safe with several collectors at once: each file is appended under an exclusive `flock`, with O_APPEND, whole
-lines only, then fsynced. The path comes from the event's name (a fixed set) and its validated UTC date, never
-from a free-text field, so no event can steer a write outside the log folder.
+lines only, then fsynced. The path comes from the event's feature (a plain word its schema declares) and its validated
+UTC date, never from a free-text field, so no event can steer a write outside the log folder.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from .errors import UsageError
-from .events import EVENT_FEATURE, MAX_LINE_BYTES, EventSchemas, event_utc_day, judge_line, load_schemas, parse_json
+from .events import MAX_LINE_BYTES, EventSchemas, event_utc_day, judge_line, load_schemas, parse_json
 from .fastpath import fast_path_sql
 
 
@@ -33,19 +33,20 @@ class CollectResult:
                 "rejects": self.rejected, "files": self.files}
 
 
-def log_file_for(log_dir: Path, obj: dict) -> Path:
-    return _log_file(log_dir, _log_key(obj))
+def log_file_for(log_dir: Path, obj: dict, schemas: EventSchemas) -> Path:
+    return _log_file(log_dir, _log_key(obj, schemas))
 
 
-def _log_key(obj: dict) -> tuple[str, str]:
+def _log_key(obj: dict, schemas: EventSchemas) -> tuple[str, str]:
     """(feature folder, UTC day) of a valid event: which log file it goes to."""
-    return EVENT_FEATURE[obj["event"]], event_utc_day(obj)
+    columns = schemas.columns[obj["event"]]
+    return columns.feature, event_utc_day(obj, columns.time_field)
 
 
 def _log_file(log_dir: Path, key: tuple[str, str]) -> Path:
     feature, day = key
     path = (log_dir / feature / f"{day}.jsonl").resolve()
-    if log_dir.resolve() not in path.parents:  # cannot happen with the fixed names; checked anyway
+    if log_dir.resolve() not in path.parents:  # cannot happen with plain feature names; checked anyway
         raise UsageError(f"refusing to write outside {log_dir}: {path}")
     return path
 
@@ -76,7 +77,7 @@ def collect(log_dir: Path, sources: Iterable[tuple[str, Iterable[bytes]]],
                                         "message": verdict.message})
                 continue
             obj = verdict.obj
-        groups[_log_key(obj)].append(raw + b"\n")
+        groups[_log_key(obj, schemas)].append(raw + b"\n")
     for path, lines in sorted((_log_file(log_dir, key), lines) for key, lines in groups.items()):
         append_lines(path, lines)
         result.written += len(lines)

@@ -25,8 +25,8 @@ import pyarrow as pa
 from rolloutctl.core.layout import event_schema_files
 
 from .errors import DataError, UsageError
-from .events import EVENT_FEATURE, MAX_LINE_BYTES, PHASE_FIELD, EventSchemas, event_time_us, judge_line, load_schemas
-from .fastpath import fast_path_sql
+from .events import MAX_LINE_BYTES, EventSchemas, event_time_us, judge_line, load_schemas
+from .fastpath import fast_path_sql, sql_literal
 from .lines import LineBlock, as_arrow_lines, split_lines
 from .warehouse import connect
 
@@ -159,6 +159,7 @@ def run_ingest(con, sink, files: list[Path], *, started: float, progress: Progre
     con.execute(
         "insert into raw.loads (load_id, started_at) values (?, ?)", [result.load_id, _now()]
     )
+    _define_feature_macro(con, schemas)
     for path in files:
         done += _ingest_file(con, sink, schemas, path, result, block_bytes)
         if progress:
@@ -281,12 +282,17 @@ def _record_file_state(con, source, offset, lines, head, tail, generation, load_
     )
 
 
-_FEATURE_CASE = "case event " + " ".join(f"when '{e}' then '{f}'" for e, f in EVENT_FEATURE.items()) + " end"
+def _define_feature_macro(con, schemas: EventSchemas) -> None:
+    """`ingest_feature(event)`: each event's feature (events.EventColumns), as a macro the constant queries below call
+    (DuckDB inlines it: a CASE on the event name, as fast as one written in place)."""
+    branches = " ".join(f"when {sql_literal(event)} then {sql_literal(columns.feature)}"
+                        for event, columns in sorted(schemas.columns.items()))
+    con.execute(f"create or replace temp macro ingest_feature(event) as case event {branches} end")
 
 # The new rows of a block, in raw.events' columns ($1 source file, $2 load id, $3 loaded at): lines the fast path
 # accepted, and lines jsonschema accepted, that are not duplicates (ingest_dups). Every sink lands exactly these.
-_NEW_ROWS_FAST = f"""
-    select j.event_id, j.event, {_FEATURE_CASE} as feature, j.phase, j.event_at, j.line::json as payload,
+_NEW_ROWS_FAST = """
+    select j.event_id, j.event, ingest_feature(j.event) as feature, j.phase, j.event_at, j.line::json as payload,
            j.line_key, $1 as source_file, j.line_no, $2 as load_id, $3 as loaded_at
     from ingest_judged j
     where j.sure and j.line_no not in (select line_no from ingest_dups)
@@ -418,10 +424,10 @@ def _load_block(con, sink, schemas: EventSchemas, source: str, block: LineBlock,
 def _advance_watermarks(con) -> None:
     """raw.watermarks: per feature, the latest event time of the rows this block inserted (same transaction)."""
     con.execute(
-        f"""
+        """
         insert into raw.watermarks (feature, max_event_at, updated_at)
         select feature, max(event_at), $1 from (
-            select {_FEATURE_CASE} as feature, event_at from ingest_judged
+            select ingest_feature(event) as feature, event_at from ingest_judged
             where sure and line_no not in (select line_no from ingest_dups)
             union all
             select feature, event_at from slow_ok where line_no not in (select line_no from ingest_dups)
@@ -445,12 +451,13 @@ def _judge_slow(schemas: EventSchemas, rows: list[tuple[int, bytes]], source: st
         if verdict.ok:
             obj = verdict.obj
             event = obj["event"]
+            columns = schemas.columns[event]
             ok["line_no"].append(line_no)
             ok["event_id"].append(_storable_id(obj.get("event_id")))
             ok["event"].append(event)
-            ok["feature"].append(EVENT_FEATURE[event])
-            ok["phase"].append(obj[PHASE_FIELD[event]])
-            ok["event_at"].append(event_time_us(obj))
+            ok["feature"].append(columns.feature)
+            ok["phase"].append(obj[columns.phase_field])
+            ok["event_at"].append(event_time_us(obj, columns.time_field))
             # The line as sent, unless a lone surrogate escape (which DuckDB's JSON cannot hold) must be replaced.
             text = raw.decode("utf-8").strip(" \t\r")
             ok["payload"].append(_storable(json.dumps(obj, ensure_ascii=False)) if _has_surrogate(obj) else text)
@@ -493,8 +500,8 @@ def _has_surrogate(obj: dict) -> bool:
 
 def _storable_id(text: str | None) -> str | None:
     """An event_id keeps each lone surrogate as its `\\uXXXX` escape: distinct ids stay distinct when stored."""
-    if text is None:
-        return None
+    if not isinstance(text, str):
+        return None  # absent, or not a string (a schema may allow that): no key, the line's own is used
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

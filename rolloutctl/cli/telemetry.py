@@ -10,6 +10,7 @@ from rolloutctl.cli.console import byte_progress, emit_json, err_console, presen
 from rolloutctl.cli.options import get_home, json_option, optional_home, own_folder
 
 EXIT_REJECTED = 3
+EXIT_INCOMPATIBLE = 3  # `schema diff`: it ran, and the change is not backward compatible
 
 
 @click.group()
@@ -21,32 +22,70 @@ def schema():
 @json_option
 @click.pass_context
 def schema_lint(ctx, as_json):
-    """Check every event schema against its metaschema and the spec's event list.
+    """Check every event schema (any Draft 2020-12 schema that names its event) and show what the fast path decides.
 
     With --home, the schema files in force for that home: its own schemas/events/*.json over the project's (a file
-    of the same name replaces the project's), listed when any.
+    of the same name replaces the project's), listed when any. Per event, the loader's bulk fast path decides all
+    lines, some (the rest go to jsonschema: which keyword where, and why) or none.
 
     \b
     Example:
       rolloutctl schema lint
       rolloutctl --home ~/rollout schema lint --json
     """
-    from ingest.schema_lint import lint
+    from ingest.schema_lint import fast_path_coverage, lint
     from rolloutctl.core.layout import event_schema_files
 
     files = event_schema_files(optional_home(ctx))
     problems, checked = lint(files)
+    covered = [] if problems else fast_path_coverage(files)
     in_force = {path.name: str(path) for path in files}
     if as_json:
-        emit_json({"schemas": checked, "problems": problems, "files": in_force})
+        emit_json({"schemas": checked, "problems": problems, "files": in_force,
+                   "fast_path": [c.as_json() for c in covered]})
     else:
         present_files_in_force(in_force)
         for p in problems:
             click.echo(f"✗ {p}", err=True)
         if not problems:
             click.echo(f"✓ {checked} event schemas valid (Draft 2020-12), every event of the spec covered")
+            for c in covered:
+                click.echo(f"  fast path {c.fast:>7}: {c.event}")
+                for d in c.deferred:
+                    click.echo(f"      → jsonschema: {d.where or '/'} {d.keyword}: {d.reason}")
     if problems:
         sys.exit(1)
+
+
+@schema.command("diff")
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@json_option
+def schema_diff(old, new, as_json):
+    """Say whether the event schemas NEW still accept every line the schemas OLD accept (files or folders).
+
+    Incompatible (exit status 3): an event removed, a property made required, an enum narrowed, a type changed, a
+    bound tightened, additionalProperties tightened, a feature/time/phase annotation changed, or any other change
+    that cannot be proved harmless. Compatible changes (an event added, a bound relaxed, …) are listed too.
+
+    \b
+    Example:
+      rolloutctl schema diff schemas/events/ ~/rollout/schemas/events/
+      git show main:schemas/events/autosave.json > /tmp/old.json
+      rolloutctl schema diff --json /tmp/old.json schemas/events/autosave.json
+    """
+    from ingest.schema_diff import diff_schemas
+
+    result = diff_schemas(old, new)
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        for c in result.changes:
+            mark = "✓" if c.compatible else "✗"
+            click.echo(f"{mark} {c.event}{' ' + c.where if c.where else ''}: {c.message}")
+        click.echo("backward compatible" if result.compatible else "NOT backward compatible for lines already loaded")
+    if not result.compatible:
+        sys.exit(EXIT_INCOMPATIBLE)
 
 
 @click.command()

@@ -276,11 +276,12 @@ def _emit_rollback_event(home: Path, entry: LedgerEntry) -> str:
         "trigger_metric": ",".join(entry.trigger_rules) or "manual", "executor": entry.executor,
         "reason": entry.reason,
     }
-    target = log_file_for(Path(home) / LOGS_RELDIR, event)
+    schemas = load_schemas(event_schema_files(home))
+    target = log_file_for(Path(home) / LOGS_RELDIR, event, schemas)
     if target.exists() and event["event_id"] in _event_ids(target):
         return str(target.relative_to(Path(home).resolve()))
     result = collect(home / LOGS_RELDIR, [("rolloutctl rollback", [json.dumps(event).encode("utf-8")])],
-                     schemas=load_schemas(event_schema_files(home)))
+                     schemas=schemas)
     if result.rejected:
         raise ConfigError(f"the Collector rejected rollback.executed: {result.rejected[0]['message']}")
     return str(Path(result.files[0]).relative_to(Path(home).resolve()))

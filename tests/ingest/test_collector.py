@@ -82,7 +82,8 @@ def test_what_the_collector_writes_and_rejects_is_jsonschemas_verdict(tmp_path_f
             continue
         ok, obj = reference_verdict(raw)
         if ok:   # (the calendar's edges: test_times_at_the_calendar_edges_are_filed_under_their_utc_date)
-            expected.setdefault(f"{FEATURE_OF[obj['event']]}/{event_utc_day(obj)}.jsonl", []).append(raw + b"\n")
+            day = event_utc_day(obj, time_field(obj["event"]))
+            expected.setdefault(f"{FEATURE_OF[obj['event']]}/{day}.jsonl", []).append(raw + b"\n")
         else:
             rejected.append(no)
     assert [r["line"] for r in result.rejected] == rejected

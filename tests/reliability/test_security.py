@@ -127,8 +127,10 @@ ALLOWED = {
         "SQL generated from the event schemas (files of this repository); their literals go through _quoted",
     ("ingest/collector.py", "fast_path_sql(schemas, 'collect_batch')"):
         "SQL generated from the event schemas (files of this repository); their literals go through _quoted",
-    ("ingest/loader.py", "e"): "EVENT_FEATURE, the fixed event → feature table (_FEATURE_CASE)",
-    ("ingest/loader.py", "f"): "EVENT_FEATURE, the fixed event → feature table (_FEATURE_CASE)",
+    ("ingest/loader.py", "sql_literal(event)"):
+        "event names of the event schemas (checked by read_catalogue), quoted as SQL literals (ingest_feature macro)",
+    ("ingest/loader.py", "sql_literal(columns.feature)"):
+        "features of the event schemas (a plain word, events.FEATURE_NAME), quoted as SQL literals",
     ("rolloutctl/decision/charts.py", "c.metric"): "SLO_CHARTS, a constant of the module",
     ("rolloutctl/decision/charts.py", "c.dimension"): "SLO_CHARTS, a constant of the module",
     ("rolloutctl/decision/charts.py", "f.replace('m.', 'd.')"): "the constant filters above (text with ? placeholders)",
