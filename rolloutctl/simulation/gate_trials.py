@@ -174,8 +174,8 @@ def _draw(s: Scenario, rollouts: int, seed: int) -> pa.Table:
     n_merge = rng.poisson(volume * mix[:, 3], shape)
     f_merge = rng.binomial(n_merge, np.clip(1 - accept, 0, 1))
 
-    def col(a):
-        return np.ravel(a)
+    def col(a):  # NaN (an empty band's extreme) becomes NULL
+        return pa.array(np.ravel(a), from_pandas=True)
 
     regression_at = firsts[PHASES.index(s.from_phase)] if s.is_regression else -1
     return pa.table({
@@ -200,18 +200,28 @@ def load_buckets(con: duckdb.DuckDBPyConnection, rollouts: int, seed: int, scena
     con.execute("create or replace table buckets as select * from merged")
 
 
-def evaluate(con: duckdb.DuckDBPyConnection) -> None:
-    """Run gate_trials.sql over `buckets`: tables `fires` (every policy's rollback rules per grid time) and
-    `first_rollbacks` (per scenario, rollout and policy)."""
+def _statements() -> list[str]:
     params = {"alpha_rule": ALPHA / CS_RULES, "restart_buckets": RESTART_HOURS * PER_HOUR,
               "prior_size": PRIOR_SIZE, "start": START}
     text = SQL.read_text(encoding="utf-8")
     for name, value in params.items():
         text = text.replace("{" + name + "}", repr(value) if not isinstance(value, str) else f"'{value}'")
     # comments may hold semicolons; no string literal holds "--"
-    for statement in re.sub(r"--[^\n]*", "", text).split(";"):
-        if statement.strip():
+    return [s.strip() for s in re.sub(r"--[^\n]*", "", text).split(";") if s.strip()]
+
+
+def define_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Only the SQL macros of gate_trials.sql (p95_above, log_evidence, cs_above, n_kl, kl_upper)."""
+    for statement in _statements():
+        if statement.startswith("create or replace macro"):
             con.execute(statement)
+
+
+def evaluate(con: duckdb.DuckDBPyConnection) -> None:
+    """Run gate_trials.sql over `buckets`: tables `fires` (every policy's rollback rules per grid time) and
+    `first_rollbacks` (per scenario, rollout and policy)."""
+    for statement in _statements():
+        con.execute(statement)
 
 
 def summarise(con: duckdb.DuckDBPyConnection) -> list[dict]:
