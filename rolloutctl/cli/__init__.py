@@ -13,8 +13,7 @@ from pathlib import Path
 import click
 
 from rolloutctl import __version__
-from rolloutctl.cli import (audit, backtest, build, config, dashboard, demo, flags, gate, report, simulate,
-                            telemetry)
+from rolloutctl.cli import audit, backtest, build, config, dashboard, demo, flags, gate, report, simulate, telemetry
 from rolloutctl.cli.options import own_folder
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
