@@ -3,6 +3,9 @@
     result = run_trials(rollouts=200, seed=1)
     result.summary      # per scenario and policy: false-rollback rate, detection rate, delay quantiles
 
+Policies: `seed` (the seed's rollback rules), `seed_3_consecutive` (each needs 3 consecutive evaluations),
+`burn_rate` (multi-window multi-burn-rate on the SLO statuses) and `anytime` (confidence sequences).
+
 N rollouts per scenario, each of the demo's shape (ten days, 30,000 events a day on the generator's diurnal
 curve and event mix, phases A-0 24 h → A-1 48 h → A-2 60 h → B-0 48 h → B-1 60 h), with events drawn i.i.d. (the
 demo's generator is healthy *by construction*: stratified latencies and evenly spread failures hide the noise a
@@ -58,6 +61,33 @@ MERGE_ACCEPT = (0.82, 0.82, 0.82, 0.88, 0.90)
 ALPHA = 0.05
 CS_RULES = 11
 RESTART_HOURS = 6
+
+# The burn-rate policy: the SRE workbook's pairs (long hours, short hours, burn factor) for a 30-day budget period,
+# scaled to each phase's length (at least one evaluation each), on the SLO statuses with their budget shares
+# (governance/metric_thresholds.csv: critical_budget_share).
+SRE_PAIRS = ((1.0, 5 / 60, 14.4), (6.0, 0.5, 6.0), (24.0, 2.0, 3.0), (72.0, 6.0, 1.0))
+BUDGET_PERIOD_HOURS = 30 * 24
+SLO_BUDGETS = (("p95", "is_p95_status_critical", 0.02), ("restore", "is_restore_status_critical", 0.05),
+               ("merge", "is_merge_status_critical", 0.05))
+
+
+def burn_windows(phase_hours: float) -> list[tuple[int, int, float]]:
+    """(long, short, factor) in evaluations for a phase of `phase_hours`."""
+    scale = phase_hours / BUDGET_PERIOD_HOURS * PER_HOUR
+    return [(max(1, round(long * scale)), max(1, round(short * scale)), factor) for long, short, factor in SRE_PAIRS]
+
+
+def _burn_sql() -> dict[str, str]:
+    sizes = sorted({n for hours in PHASE_HOURS for pair in burn_windows(hours) for n in pair[:2]})
+    columns = ",\n    ".join(
+        f"avg({flag}::int) over (recent rows between {n - 1} preceding and current row) as {name}_w{n}"
+        for name, flag, _ in SLO_BUDGETS for n in sizes)
+    phases = []
+    for phase, hours in zip(PHASES, PHASE_HOURS):
+        pairs = [f"({name}_w{long} >= {factor * budget!r} and {name}_w{short} >= {factor * budget!r})"
+                 for name, _, budget in SLO_BUDGETS for long, short, factor in burn_windows(hours)]
+        phases.append(f"(phase = '{phase}' and ({' or '.join(pairs)}))")
+    return {"burn_rate_columns": columns, "burn_rate_fired": "\n    or ".join(phases)}
 
 
 @dataclass(frozen=True)
@@ -204,6 +234,8 @@ def _statements() -> list[str]:
     params = {"alpha_rule": ALPHA / CS_RULES, "restart_buckets": RESTART_HOURS * PER_HOUR,
               "prior_size": PRIOR_SIZE, "start": START}
     text = SQL.read_text(encoding="utf-8")
+    for name, value in _burn_sql().items():
+        text = text.replace("{" + name + "}", value)
     for name, value in params.items():
         text = text.replace("{" + name + "}", repr(value) if not isinstance(value, str) else f"'{value}'")
     # comments may hold semicolons; no string literal holds "--"

@@ -124,6 +124,10 @@ ruled as (
         phase = 'A-2' and n_session_24h >= 50 and crash_rate_24h > 1.05 * crash_baseline as a2_rollback_crash_rate,
         phase = 'B-0' and n_merge_24h >= 50 and merge_rate_24h < 0.80 as b0_rollback_merge_rate,
         phase in ('A-1', 'A-2') and minute(eval_at) = 0 and is_p95_above_2500 as is_breach_hour,
+        -- metric_status critical: p95 1h and restore 24h from A-1 on, merge 24h from B-0 on
+        phase <> 'A-0' and is_p95_critical as is_p95_status_critical,
+        phase <> 'A-0' and n_restore_24h >= 50 and restore_success_24h < 0.995 as is_restore_status_critical,
+        phase in ('B-0', 'B-1') and n_merge_24h >= 50 and merge_rate_24h < 0.80 as is_merge_status_critical,
         -- SLO rows critical (metric_status): p95 1h, restore 24h from A-1 on, merge 24h from B-0 on
         phase = 'B-1' and (
             is_p95_critical
@@ -219,6 +223,27 @@ select
 from joined
 group by scenario, rollout, bucket;
 
+-- multi-window, multi-burn-rate (Google SRE workbook, ch. 5): the share of critical evaluations over a long and a
+-- short window, each against factor × the threshold's budget share (metric_thresholds.critical_budget_share); both
+-- must exceed it. The workbook's windows are for a 30-day budget period; here scaled to each phase's length.
+create or replace table burn_rates as
+select
+    scenario,
+    rollout,
+    bucket,
+    phase,
+    {burn_rate_columns}
+from point_rules
+window recent as (partition by scenario, rollout, phase order by bucket);
+
+create or replace table burn_fires as
+select
+    scenario,
+    rollout,
+    bucket,
+    coalesce({burn_rate_fired}, false) as is_burn_rate_fired
+from burn_rates;
+
 create or replace table fires as
 with joined as (
     select
@@ -227,9 +252,11 @@ with joined as (
         coalesce(sequential_rules.cs_rollback_p95_critical, false) as cs_rollback_p95_critical,
         coalesce(sequential_rules.cs_rollback_restore, false) as cs_rollback_restore,
         coalesce(sequential_rules.cs_a2_rollback_crash_rate, false) as cs_a2_rollback_crash_rate,
-        coalesce(sequential_rules.cs_rollback_merge_rate, false) as cs_rollback_merge_rate
+        coalesce(sequential_rules.cs_rollback_merge_rate, false) as cs_rollback_merge_rate,
+        burn_fires.is_burn_rate_fired
     from point_rules
     left join sequential_rules using (scenario, rollout, bucket)
+    inner join burn_fires using (scenario, rollout, bucket)
 ),
 
 -- hysteresis: a rule fires only once its condition held at 3 consecutive evaluations of the phase
@@ -260,6 +287,7 @@ select
         false
     ) as is_seed_fired,
     is_seed_3_fired,
+    is_burn_rate_fired,
     cs_rollback_p95_2500 or cs_rollback_p95_critical or cs_rollback_restore or cs_a2_rollback_crash_rate
     or cs_rollback_merge_rate as is_anytime_fired,
     list_filter([
@@ -290,6 +318,9 @@ with policies as (
     from fires
     union all
     select scenario, rollout, bucket, regression_bucket, 'anytime', is_anytime_fired, anytime_rules
+    from fires
+    union all
+    select scenario, rollout, bucket, regression_bucket, 'burn_rate', is_burn_rate_fired, ['burn_rate']
     from fires
 )
 

@@ -98,3 +98,9 @@ def test_the_issues_figures_at_200_rollouts():
     for name in ("p95_+75%", "p95_+100%", "p95_flap_+100%"):
         assert rows[(name, "anytime")]["detection_rate"] == 1.0
     assert rows[("restore_-1pt", "anytime")]["detection_rate"] >= 0.9
+
+
+def test_burn_rate_windows_are_the_workbooks_over_30_days_and_shrink_with_the_phase():
+    assert trials.burn_windows(30 * 24) == [(4, 1, 14.4), (24, 2, 6.0), (96, 8, 3.0), (288, 24, 1.0)]
+    # a 60-hour phase: a twelfth, never below one evaluation
+    assert trials.burn_windows(60) == [(1, 1, 14.4), (2, 1, 6.0), (8, 1, 3.0), (24, 2, 1.0)]
