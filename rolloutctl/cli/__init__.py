@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from rolloutctl import __version__
-from rolloutctl.cli import audit, backtest, build, config, dashboard, demo, flags, gate, report, telemetry
+from rolloutctl.cli import audit, backtest, build, config, dashboard, demo, flags, gate, report, simulate, telemetry
 from rolloutctl.cli.options import own_folder
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -79,7 +79,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 
 for command in (telemetry.schema, telemetry.ingest, telemetry.collect, build.build, gate.gate, gate.promote,
                 gate.rollback, flags.flags, report.report, audit.audit, backtest.backtest, dashboard.dashboard,
-                demo.demo, config.config):
+                demo.demo, config.config, simulate.simulate):
     cli.add_command(command)
 
 

@@ -1,0 +1,291 @@
+"""Gate trials: how often a verdict policy rolls back a healthy rollout, and how fast it catches a regression.
+
+    result = run_trials(rollouts=200, seed=1)
+    result.summary      # per scenario and policy: false-rollback rate, detection rate, delay quantiles
+
+Policies: `seed` (the seed's rollback rules), `seed_3_consecutive` (each needs 3 consecutive evaluations),
+`burn_rate` (multi-window multi-burn-rate on the SLO statuses) and `anytime` (confidence sequences).
+
+N rollouts per scenario, each of the demo's shape (ten days, 30,000 events a day on the generator's diurnal
+curve and event mix, phases A-0 24 h → A-1 48 h → A-2 60 h → B-0 48 h → B-1 60 h), with events drawn i.i.d. (the
+demo's generator is healthy *by construction*: stratified latencies and evenly spread failures hide the noise a
+gate meets in production; here every count is a fresh draw).
+
+Vectorised, not one dbt build per rollout. Every rule the policies use reads, at a grid time T, only additive counts
+over its window of 15-minute buckets, except the p95: so each rollout is drawn as per-bucket aggregates (one row per
+scenario, rollout and bucket) and the policies run as one DuckDB query over all of them (gate_trials.sql). For the
+p95 the rule needs `quantile_cont(duration_ms, 0.95) > x`, which is a function of four numbers of the window: its
+size n, the count c of samples ≤ x, the largest sample ≤ x and the smallest > x (with h = 0.95·(n − 1): true when
+c ≤ ⌊h⌋, false when c ≥ ⌊h⌋ + 2, else the interpolation between those two samples decides). The buckets carry
+exactly those (the extremes of each latency band, drawn from their exact conditional distributions given the band
+counts), and window extremes are the extremes of the buckets' extremes, so a rule outcome here has the same
+distribution as the model's on i.i.d. events (tests/unit/test_gate_trials.py checks the decision function against
+DuckDB's quantile_cont on raw samples).
+
+Not simulated: QA, bugs, incidents (deterministic inputs, the same under every policy), late data (each bucket is
+complete at its T), promotion (phases follow the plan; a rollout's outcome is its first rollback).
+"""
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from rolloutctl.decision.sequential import PRIOR_SIZE
+from rolloutctl.simulation.telemetry import MIX_A, MIX_B, SAVE_MEDIAN_MS, SAVE_SIGMA, _norm_ppf
+
+SQL = Path(__file__).with_name("gate_trials.sql")
+
+BUCKET_MIN = 15
+PER_HOUR = 60 // BUCKET_MIN
+DAYS = 10
+EVENTS_PER_DAY = 30_000
+PHASES = ("A-0", "A-1", "A-2", "B-0", "B-1")
+PHASE_HOURS = (24, 48, 60, 48, 60)          # the generator's 10/20/25/20/25 % of ten days
+START = "2026-11-01 00:00:00"
+LEVELS_MS = (900.0, 2500.0)                 # the p95 thresholds the rules compare with
+RESTORE_FAIL_P = 0.0015
+CRASH_P = (0.0050, 0.0047)                  # A-0 (the baseline), after
+MERGE_ACCEPT = (0.82, 0.82, 0.82, 0.88, 0.90)
+
+# The anytime-valid policy: family-wise α over the rollout, split evenly over its sequential rules, a fresh sequence
+# every RESTART_HOURS. Each statistical rollback rule of the seed becomes a sequence at its threshold: A-1 p95 > 2500
+# (and breach hours), p95 critical, restore; A-2 the same plus crash; B-0 merge; B-1 (sustained critical) the three
+# SLO metrics' critical levels: 3 + 4 + 1 + 3.
+ALPHA = 0.05
+CS_RULES = 11
+RESTART_HOURS = 6
+
+# The burn-rate policy: the SRE workbook's pairs (long hours, short hours, burn factor) for a 30-day budget period,
+# scaled to each phase's length (at least one evaluation each), on the SLO statuses with their budget shares
+# (governance/metric_thresholds.csv: critical_budget_share).
+SRE_PAIRS = ((1.0, 5 / 60, 14.4), (6.0, 0.5, 6.0), (24.0, 2.0, 3.0), (72.0, 6.0, 1.0))
+BUDGET_PERIOD_HOURS = 30 * 24
+SLO_BUDGETS = (("p95", "is_p95_status_critical", 0.02), ("restore", "is_restore_status_critical", 0.05),
+               ("merge", "is_merge_status_critical", 0.05))
+
+
+def burn_windows(phase_hours: float) -> list[tuple[int, int, float]]:
+    """(long, short, factor) in evaluations for a phase of `phase_hours`."""
+    scale = phase_hours / BUDGET_PERIOD_HOURS * PER_HOUR
+    return [(max(1, round(long * scale)), max(1, round(short * scale)), factor) for long, short, factor in SRE_PAIRS]
+
+
+def _burn_sql() -> dict[str, str]:
+    sizes = sorted({n for hours in PHASE_HOURS for pair in burn_windows(hours) for n in pair[:2]})
+    columns = ",\n    ".join(
+        f"avg({flag}::int) over (recent rows between {n - 1} preceding and current row) as {name}_w{n}"
+        for name, flag, _ in SLO_BUDGETS for n in sizes)
+    phases = []
+    for phase, hours in zip(PHASES, PHASE_HOURS):
+        pairs = [f"({name}_w{long} >= {factor * budget!r} and {name}_w{short} >= {factor * budget!r})"
+                 for name, _, budget in SLO_BUDGETS for long, short, factor in burn_windows(hours)]
+        phases.append(f"(phase = '{phase}' and ({' or '.join(pairs)}))")
+    return {"burn_rate_columns": columns, "burn_rate_fired": "\n    or ".join(phases)}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of rollout: what changes, from which phase on, and by how much."""
+
+    name: str
+    metric: str = "none"            # none | p95 | restore | merge
+    size: float = 0.0               # p95: relative (+0.5 = +50%); restore/merge: points of rate (−0.01 = −1 pt)
+    shape: str = "step"             # step | drift (reaches `size` after 24 h) | flap (on and off hourly)
+    from_phase: str = "A-2"
+    traffic: float = 1.0
+
+    @property
+    def is_regression(self) -> bool:
+        return self.metric != "none"
+
+
+SCENARIOS = (
+    Scenario("aa"),
+    Scenario("aa_low_traffic", traffic=0.2),
+    Scenario("p95_+10%", "p95", 0.10),
+    Scenario("p95_+25%", "p95", 0.25),
+    Scenario("p95_+50%", "p95", 0.50),
+    Scenario("p95_+75%", "p95", 0.75),
+    Scenario("p95_+100%", "p95", 1.00),
+    Scenario("p95_drift_+100%", "p95", 1.00, "drift"),
+    Scenario("p95_flap_+100%", "p95", 1.00, "flap"),
+    Scenario("restore_-0.3pt", "restore", -0.003),
+    Scenario("restore_-1pt", "restore", -0.01),
+    Scenario("restore_drift_-1pt", "restore", -0.01, "drift"),
+    Scenario("merge_-5pt", "merge", -0.05, from_phase="B-0"),
+    Scenario("merge_-10pt", "merge", -0.10, from_phase="B-0"),
+)
+
+
+@dataclass
+class TrialsResult:
+    rollouts: int
+    seed: int
+    scenarios: list[str]
+    summary: list[dict] = field(default_factory=list)     # one row per scenario and policy
+    first_rollbacks: list[dict] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"rollouts": self.rollouts, "seed": self.seed, "alpha": ALPHA, "cs_rules": CS_RULES,
+                "restart_hours": RESTART_HOURS, "scenarios": self.scenarios, "summary": self.summary}
+
+
+def _phase_of_bucket() -> tuple[np.ndarray, list[int]]:
+    firsts = np.cumsum((0,) + PHASE_HOURS) * PER_HOUR
+    buckets = int(firsts[-1])
+    return np.searchsorted(firsts[1:], np.arange(buckets), "right"), firsts.tolist()
+
+
+def _profile(s: Scenario, buckets: int, firsts: list[int]) -> np.ndarray:
+    """How far the regression has gone at each bucket: 0 before it, 1 at full size."""
+    at = np.arange(buckets) - firsts[PHASES.index(s.from_phase)]
+    on = (at >= 0).astype(float)
+    if s.shape == "drift":
+        on *= np.clip((at + 1) / (24 * PER_HOUR), 0, 1)
+    elif s.shape == "flap":
+        on *= (at // PER_HOUR) % 2 == 0
+    return on if s.is_regression else np.zeros(buckets)
+
+
+def _norm_cdf(z: np.ndarray) -> np.ndarray:
+    return np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in np.ravel(z)]).reshape(np.shape(z))
+
+
+def _draw(s: Scenario, rollouts: int, seed: int) -> pa.Table:
+    """Per-bucket aggregates of `rollouts` rollouts of scenario s."""
+    rng = np.random.default_rng([seed, zlib.crc32(s.name.encode())])
+    phase, firsts = _phase_of_bucket()
+    buckets = phase.size
+    hour = (np.arange(buckets) * BUCKET_MIN + BUCKET_MIN / 2) / 60 % 24
+    volume = EVENTS_PER_DAY / (24 * PER_HOUR) * (1 + 0.55 * np.cos(2 * np.pi * (hour - 14) / 24)) * s.traffic
+    mix = np.where((phase >= 3)[:, None], np.array(MIX_B), np.array(MIX_A))   # save, restore, lock, merge, session
+    on = _profile(s, buckets, firsts)
+    shape = (rollouts, buckets)
+
+    # saves: lognormal; a p95 regression of +x scales every duration by (1 + x * on)
+    mu = math.log(SAVE_MEDIAN_MS) + np.log1p((s.size if s.metric == "p95" else 0.0) * on)
+    f_lo, f_hi = (_norm_cdf((math.log(level) - mu) / SAVE_SIGMA) for level in LEVELS_MS)
+    n_save = rng.poisson(volume * mix[:, 0], shape)
+    c_hi = rng.binomial(n_save, 1 - f_hi)                                           # > 2500
+    c_mid = rng.binomial(n_save - c_hi, np.clip((f_hi - f_lo) / f_hi, 0, 1))        # (900, 2500]
+    c_lo = n_save - c_hi - c_mid                                                    # ≤ 900
+
+    def value(u):
+        return np.exp(mu + SAVE_SIGMA * _norm_ppf(np.clip(u, 1e-300, 1 - 1e-16)))
+
+    def top(k, lo, hi, v):      # the largest of k uniforms on (lo, hi), from one uniform v
+        return np.where(k > 0, value(lo + (hi - lo) * v ** (1 / np.maximum(k, 1))), np.nan)
+
+    def bottom(k, lo, hi, v):   # the smallest of k uniforms on (lo, hi)
+        return np.where(k > 0, value(lo + (hi - lo) * (1 - v ** (1 / np.maximum(k, 1)))), np.nan)
+
+    u = rng.random((4,) + shape)
+    max_lo = top(c_lo, 0.0, f_lo, u[0])
+    max_mid = top(c_mid, f_lo, f_hi, u[1])
+    # the band's smallest given its largest: the other k − 1 lie uniformly below it
+    v_max = f_lo + (f_hi - f_lo) * u[1] ** (1 / np.maximum(c_mid, 1))
+    min_mid = np.where(c_mid > 1, value(f_lo + (v_max - f_lo) * (1 - u[2] ** (1 / np.maximum(c_mid - 1, 1)))),
+                       max_mid)
+    min_hi = bottom(c_hi, f_hi, 1.0, u[3])
+
+    p_fail = RESTORE_FAIL_P - (s.size * on if s.metric == "restore" else 0.0)
+    n_restore = rng.poisson(volume * mix[:, 1], shape)
+    f_restore = rng.binomial(n_restore, np.clip(p_fail, 0, 1))
+    n_session = rng.poisson(volume * mix[:, 4], shape)
+    f_session = rng.binomial(n_session, np.where(phase == 0, CRASH_P[0], CRASH_P[1]))
+    accept = np.array(MERGE_ACCEPT)[phase] + (s.size * on if s.metric == "merge" else 0.0)
+    n_merge = rng.poisson(volume * mix[:, 3], shape)
+    f_merge = rng.binomial(n_merge, np.clip(1 - accept, 0, 1))
+
+    def col(a):  # NaN (an empty band's extreme) becomes NULL
+        return pa.array(np.ravel(a), from_pandas=True)
+
+    regression_at = firsts[PHASES.index(s.from_phase)] if s.is_regression else -1
+    return pa.table({
+        "scenario": np.full(rollouts * buckets, s.name, dtype=object),
+        "rollout": np.repeat(np.arange(rollouts, dtype=np.int32), buckets),
+        "bucket": np.tile(np.arange(buckets, dtype=np.int32), rollouts),
+        "phase": np.tile(np.array(PHASES, dtype=object)[phase], rollouts),
+        "regression_bucket": np.full(rollouts * buckets, regression_at, dtype=np.int32),
+        "n_save": col(n_save), "c_le_900": col(c_lo), "c_le_2500": col(c_lo + c_mid),
+        "max_le_900": col(max_lo), "min_gt_900": col(np.where(c_mid > 0, min_mid, min_hi)),
+        "max_le_2500": col(np.where(c_mid > 0, max_mid, max_lo)), "min_gt_2500": col(min_hi),
+        "n_restore": col(n_restore), "f_restore": col(f_restore),
+        "n_session": col(n_session), "f_session": col(f_session),
+        "n_merge": col(n_merge), "f_merge": col(f_merge),
+    })
+
+
+def load_buckets(con: duckdb.DuckDBPyConnection, rollouts: int, seed: int, scenarios=SCENARIOS) -> None:
+    """Create table `buckets`: every scenario's rollouts as per-bucket aggregates."""
+    tables = [_draw(s, rollouts, seed) for s in scenarios]
+    merged = pa.concat_tables(tables)  # noqa: F841 - read by DuckDB's replacement scan below
+    con.execute("create or replace table buckets as select * from merged")
+
+
+def _statements() -> list[str]:
+    params = {"alpha_rule": ALPHA / CS_RULES, "restart_buckets": RESTART_HOURS * PER_HOUR,
+              "prior_size": PRIOR_SIZE, "start": START}
+    text = SQL.read_text(encoding="utf-8")
+    for name, value in _burn_sql().items():
+        text = text.replace("{" + name + "}", value)
+    for name, value in params.items():
+        text = text.replace("{" + name + "}", repr(value) if not isinstance(value, str) else f"'{value}'")
+    # comments may hold semicolons; no string literal holds "--"
+    return [s.strip() for s in re.sub(r"--[^\n]*", "", text).split(";") if s.strip()]
+
+
+def define_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Only the SQL macros of gate_trials.sql (p95_above, log_evidence, cs_above, n_kl, kl_upper)."""
+    for statement in _statements():
+        if statement.startswith("create or replace macro"):
+            con.execute(statement)
+
+
+def evaluate(con: duckdb.DuckDBPyConnection) -> None:
+    """Run gate_trials.sql over `buckets`: tables `fires` (every policy's rollback rules per grid time) and
+    `first_rollbacks` (per scenario, rollout and policy)."""
+    for statement in _statements():
+        con.execute(statement)
+
+
+def summarise(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    rows = con.execute("""
+        select
+            scenario,
+            policy,
+            count(*) as rollouts,
+            avg(case when regression_bucket < 0 then (first_any is not null)::int
+                     else (first_before is not null)::int end) as false_rollback_rate,
+            avg(case when regression_bucket >= 0 then (first_after is not null)::int end) as detection_rate,
+            median((first_after + 1 - regression_bucket) * 15) as median_delay_min,
+            quantile_cont((first_after + 1 - regression_bucket) * 15, 0.9) as p90_delay_min
+        from first_rollbacks
+        group by scenario, policy
+        order by scenario, policy
+    """).fetchall()
+    keys = ("scenario", "policy", "rollouts", "false_rollback_rate", "detection_rate", "median_delay_min",
+            "p90_delay_min")
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def run_trials(rollouts: int = 200, seed: int = 1, scenarios=SCENARIOS, database: str = ":memory:") -> TrialsResult:
+    """Simulate `rollouts` rollouts of each scenario and measure every policy on them; deterministic for a seed."""
+    if rollouts < 1:
+        raise ValueError("rollouts must be ≥ 1")
+    con = duckdb.connect(database)
+    try:
+        con.execute("set enable_progress_bar = false")
+        load_buckets(con, rollouts, seed, scenarios)
+        evaluate(con)
+        result = TrialsResult(rollouts, seed, [s.name for s in scenarios], summarise(con))
+    finally:
+        con.close()
+    return result
