@@ -26,6 +26,7 @@ from pathlib import Path
 from ingest.errors import ConfigError, RolloutError, WarehouseBusy
 from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
 from rolloutctl.core.layout import dbt_log_dir, dbt_target_dir, lake_dir
+from rolloutctl.warehouse import manifest_cache
 from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
 
 SPARK_TARGET = "spark"   # profiles.yml: dbt-spark, session method; sources are the Parquet lake (spark_lake.py)
@@ -41,6 +42,7 @@ _RUN_LOCK = threading.Lock()  # dbt's adapter state is process-wide: one run at 
 # dbt's parse of a project, per (project, target, definitions_hash): a process that runs dbt again (the demo's steps,
 # a backtest, the test suite) skips the parse (about 3 s here). dbt's own partial parse cannot serve a second home:
 # its check hashes the profile, whose path names the home. A few entries: scratch projects (backtests) come and go.
+# The parse is also kept on disk in dbt's target folder (manifest_cache), so that the next 15-minute process skips it.
 _MANIFESTS: dict[tuple[str, str, str], object] = {}
 _MANIFESTS_KEPT = 4
 # dbt's own log file: in the home (warehouse/dbt.log), at ROLLOUT_DBT_LOG_LEVEL (default info: a line per node;
@@ -206,7 +208,7 @@ def run_dbt(
                         outcome = dbtRunner(callbacks=[listener]).invoke(
                             ["run-operation", "lake_sources", "--target", target] + flags)
                     if target != SPARK_TARGET or outcome.success:
-                        manifest = _parsed_manifest(project_dir, target, flags)
+                        manifest = _parsed_manifest(project_dir, target, flags, Path(target_path))
                         outcome = dbtRunner(manifest=manifest, callbacks=[listener]).invoke(command + flags)
             finally:
                 _release_duckdb()
@@ -224,22 +226,27 @@ def run_dbt(
     return result
 
 
-def _parsed_manifest(project_dir: str, target: str | None, flags: list[str]):
-    """The project's parsed manifest, parsed once per process while its definitions stay the same (dbtRunner takes
-    it instead of parsing again: dbt's documented reuse). None for Spark (a Spark build takes minutes: its parse is
-    not what costs) or when the parse fails (the command then parses itself and reports the error as usual)."""
+def _parsed_manifest(project_dir: str, target: str | None, flags: list[str], target_path: Path):
+    """The project's parsed manifest, parsed once while its definitions stay the same (dbtRunner takes it instead of
+    parsing again: dbt's documented reuse): from this process's memory, else from the copy in dbt's target folder
+    (manifest_cache), else parsed and kept in both. None for Spark (a Spark build takes minutes: its parse is not
+    what costs) or when the parse fails (the command then parses itself and reports the error as usual)."""
     if target == SPARK_TARGET:
         return None
     from dbt.cli.main import dbtRunner
 
     key = (project_dir, target or "", definitions_hash(project_dir, target))
     if key not in _MANIFESTS:
-        parsed = dbtRunner().invoke(["parse", *[f for f in flags if f != "--no-write-json"], "--no-write-json"])
-        if not parsed.success or parsed.result is None:
-            return None
+        manifest = manifest_cache.load(target_path, key)
+        if manifest is None:
+            parsed = dbtRunner().invoke(["parse", *[f for f in flags if f != "--no-write-json"], "--no-write-json"])
+            if not parsed.success or parsed.result is None:
+                return None
+            manifest = parsed.result
+            manifest_cache.save(target_path, key, manifest)
         while len(_MANIFESTS) >= _MANIFESTS_KEPT:
             _MANIFESTS.pop(next(iter(_MANIFESTS)))
-        _MANIFESTS[key] = parsed.result
+        _MANIFESTS[key] = manifest
     return _MANIFESTS[key]
 
 
