@@ -67,8 +67,11 @@ def _print_outcome(outcome) -> None:
 @click.option("--to", "rollback_to", type=phase_choice, help="With --apply: roll back to this phase, not the previous.")
 @no_build_option
 @click.option("--target", help="dbt target of profiles.yml the build runs on (default: duckdb; spark: see README).")
+@click.option("--every", "every", metavar="INTERVAL",
+              help="Stay resident: a cycle every INTERVAL (15m, 90s, 1h) until stopped; see README.")
+@click.option("--cycles", type=click.IntRange(min=1), help="With --every: stop after this many cycles.")
 @click.pass_context
-def gate(ctx, at, phase, as_json, apply, executor, rollback_to, no_build, target):
+def gate(ctx, at, phase, as_json, apply, executor, rollback_to, no_build, target, every, cycles):
     """Decide for the current phase: promote, hold, review or roll back.
 
     Brings the models up to date (unless --no-build), reads marts.gate_verdicts for the ledger's phase at its
@@ -83,16 +86,53 @@ def gate(ctx, at, phase, as_json, apply, executor, rollback_to, no_build, target
       rolloutctl gate --json --no-build        # the decision as JSON from the marts as built
       rolloutctl gate --apply --executor oncall-bot
       rolloutctl gate --target spark           # build on Spark (sources: the Parquet lake)
+      rolloutctl gate --every 15m --apply --executor oncall-bot --json   # resident: a JSON line per cycle
+
+    With --every, one process runs a cycle every INTERVAL (each exactly the command above), keeping dbt loaded
+    between cycles; a failed cycle is reported and the next one runs. The exit status is the last cycle's.
     """
+    options = dict(phase=phase, at=at, rebuild=not no_build, apply=apply, executor=executor,
+                   rollback_to=rollback_to, target=target)
+    if every is not None or cycles is not None:
+        _gate_every(get_home(ctx), every, cycles, as_json, options)
     from rolloutctl.governance import actions
 
-    outcome = actions.gate(get_home(ctx), phase=phase, at=at, rebuild=not no_build, apply=apply,
-                           executor=executor, rollback_to=rollback_to, target=target)
+    outcome = actions.gate(get_home(ctx), **options)
     if as_json:
         emit_json(outcome.as_json())
     else:
         _print_outcome(outcome)
     sys.exit(outcome.exit_code)
+
+
+def _gate_every(home, every, cycles, as_json, options) -> None:
+    import json
+
+    from rolloutctl.core.cadence import parse_interval
+    from rolloutctl.core.timestamps import iso_z, utc_now
+    from rolloutctl.governance.gate_loop import gate_every
+
+    if every is None:
+        raise UsageError("--cycles counts the cycles of --every INTERVAL")
+    if options["at"] is not None:
+        raise UsageError("--at evaluates one past time: it cannot be repeated with --every")
+    exit_code = 0
+    try:
+        for n, outcome in enumerate(gate_every(home, parse_interval(every), cycles, **options)):
+            failed = isinstance(outcome, Exception)
+            exit_code = outcome.exit_code
+            if as_json:
+                line = {"cycle": n, "error": str(outcome), "exit_code": exit_code} if failed else \
+                    {"cycle": n, "exit_code": exit_code, **outcome.as_json()}
+                click.echo(json.dumps(line, default=str), nl=True)
+            elif failed:
+                err_console.print(f"cycle {n} at {iso_z(utc_now())} failed: {outcome}", markup=False)
+            else:
+                click.echo(f"— cycle {n} at {iso_z(utc_now())}")
+                _print_outcome(outcome)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(exit_code)
 
 
 @click.command()
