@@ -4,7 +4,7 @@
                                   [--code DIR ...] [--out bench-out/cycle.json]
 
 Set-up (not timed, cached in --work, shared with scripts/bench_metrics.py): the generator's rollout with its last
-2 x repeat + 1 quarter hours held back, the rest loaded with the real loader.
+3 x repeat + 2 quarter hours held back, the rest loaded with the real loader.
 
 Measured for each --code checkout (default: this one; pass an older checkout, e.g. a `git archive` of a commit, to
 compare before and after in one run), each command a whole `python -m rolloutctl` process on a copy of that home:
@@ -15,6 +15,9 @@ compare before and after in one run), each command a whole `python -m rolloutctl
                times
   gate         the next quarter hour ingested (not timed), then `rolloutctl gate --json` (build + decision + files),
                --repeat times
+  resident     `rolloutctl gate --every` in one process (governance.gate_loop.gate_every): the next quarter hour
+               ingested, its first cycle (imports and parse included), then --repeat cycles, each after another
+               quarter hour ingested by another process between cycles (not timed); each cycle timed in the process
   publish      the analysts' snapshot published again once the last quarter hour is ingested (its own process)
 Each with the load average before it. Ratios are medians to the median `full` of the same checkout: the machine
 is shared, and one slow run should not make the figure.
@@ -40,6 +43,27 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from bench_metrics import _count, _machine, _prepare  # noqa: E402
 
 GIB = 1024 ** 3
+# One resident gate process: argv = home, then the quarter files to ingest between its cycles. Prints the seconds
+# of each cycle (the first includes the imports and dbt's parse) and their exit codes, as JSON.
+RESIDENT = """
+import json, subprocess, sys, time
+from pathlib import Path
+started = time.perf_counter()
+from rolloutctl.governance.gate_loop import gate_every
+home, files = Path(sys.argv[1]), iter(sys.argv[2:])
+marks = {"start": started}
+
+def ingest_next(_wait):
+    subprocess.run([sys.executable, "-m", "rolloutctl", "--home", str(home), "ingest", next(files)], check=True,
+                   capture_output=True)
+    marks["start"] = time.perf_counter()
+
+seconds, codes = [], []
+for outcome in gate_every(home, 0, len(sys.argv) - 2, sleep=ingest_next):
+    seconds.append(time.perf_counter() - marks["start"])
+    codes.append(outcome.exit_code)
+print(json.dumps({"seconds": seconds, "exit_codes": codes}))
+"""
 PUBLISH = ("import sys, time; from rolloutctl.warehouse.analyst_snapshot import publish; "
            "t = time.perf_counter(); publish(sys.argv[1]); print(time.perf_counter() - t)")
 
@@ -62,6 +86,17 @@ def _cli(code: Path, home: Path, *args: str, ok=(0,)) -> dict:
     return _run(code, ["-m", "rolloutctl", "--home", str(home), *args], ok=ok)
 
 
+def _resident(code: Path, home: Path, files: list[str], runs: dict) -> None:
+    resident = _run(code, ["-c", RESIDENT, str(home), *files])
+    cycles = json.loads(resident["stdout"].strip().splitlines()[-1])
+    if any(c not in (0, 3, 4) for c in cycles["exit_codes"]):
+        raise SystemExit(f"a resident cycle failed: {cycles}")
+    runs["resident_first"] = [{"seconds": round(cycles["seconds"][0], 3), "load_before": resident["load_before"]}]
+    runs["resident"] = [{"seconds": round(x, 3)} for x in cycles["seconds"][1:]]
+    print(f"  resident: first {cycles['seconds'][0]:.1f}s, then "
+          f"{', '.join(f'{x:.1f}s' for x in cycles['seconds'][1:])}", file=sys.stderr)
+
+
 def _measure(code: Path, pristine: Path, cycle_files: list[Path], home: Path, repeat: int) -> dict:
     runs: dict[str, list[dict]] = {"full": [], "build": [], "gate": []}
     for _ in range(repeat):
@@ -80,6 +115,10 @@ def _measure(code: Path, pristine: Path, cycle_files: list[Path], home: Path, re
             runs[command].append(_cli(code, home, command, "--json", ok=ok))
             print(f"  {command} {runs[command][-1]['seconds']:.1f}s", file=sys.stderr)
     _cli(code, home, "ingest", str(next(quarters)))
+    resident_files = [str(next(quarters)) for _ in range(repeat)]
+    if (code / "rolloutctl" / "governance" / "gate_loop.py").exists():      # a checkout with `gate --every`
+        _resident(code, home, resident_files, runs)
+    _cli(code, home, "ingest", str(next(quarters)))
     publish = _run(code, ["-c", PUBLISH, str(home)])
     publish["publish_seconds"] = round(float(publish["stdout"].strip().splitlines()[-1]), 3)
     runs["publish"] = [publish]
@@ -91,7 +130,8 @@ def _measure(code: Path, pristine: Path, cycle_files: list[Path], home: Path, re
         "runs": runs,
         "medians": {k: round(v, 3) for k, v in medians.items()},
         "warehouse_bytes": sizes,
-        "ratios": {k: round(medians[k] / medians["full"], 3) for k in ("build", "gate")},
+        "ratios": {k: round(medians[k] / medians["full"], 3) for k in ("build", "gate", "resident")
+                   if k in medians},
     }
 
 
@@ -108,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     events = _count(args.events)
     work = args.work / f"{events}-{args.days:g}d-s{args.seed}"
     print(f"set-up: {events:,} events over {args.days:g} days (seed {args.seed}) …", file=sys.stderr)
-    pristine, cycle_files, setup = _prepare(work, events, args.days, args.seed, 2 * args.repeat + 1,
+    pristine, cycle_files, setup = _prepare(work, events, args.days, args.seed, 3 * args.repeat + 2,
                                             args.work / "dbt-target")
     print(f"  {json.dumps(setup)}", file=sys.stderr)
     report = {"machine": _machine(), "setup": setup, "checkouts": {}}
@@ -122,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     for code, m in report["checkouts"].items():
         med, ratio = m["medians"], m["ratios"]
         print(f"{code}: full {med['full']:.1f}s  build {med['build']:.1f}s ({ratio['build']:.2f}x)  "
-              f"gate {med['gate']:.1f}s ({ratio['gate']:.2f}x)  publish {m['runs']['publish'][0]['publish_seconds']:.2f}s"
+              f"gate {med['gate']:.1f}s ({ratio['gate']:.2f}x)  "
+              + (f"resident gate cycle {med['resident']:.1f}s ({ratio['resident']:.2f}x)  " if "resident" in med else "")
+              + f"publish {m['runs']['publish'][0]['publish_seconds']:.2f}s"
               f"  (medians of {args.repeat})")
     print(f"written to {args.out}")
     return 0
