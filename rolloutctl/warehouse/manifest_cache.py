@@ -12,6 +12,7 @@ treats its keys); it sits beside the warehouse, which that user can change anywa
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pickle
 import sys
@@ -59,11 +60,29 @@ def save(folder: Path, key: tuple[str, ...], manifest) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb", opener=_private) as fh:
             pickle.dump(stamp(key), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(manifest, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            _ManifestPickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump(manifest)
         os.replace(tmp, folder / FILE_NAME)
     except (OSError, pickle.PicklingError):
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+class _ManifestPickler(pickle.Pickler):
+    """dbt's Manifest.__reduce_ex__ passes its fields by position and misses some (dbt-core 1.11: `fixtures`), so
+    every field after it lands one place off and source() fails on the copy. Pickled here by name instead, without
+    its lookups and lock (the lookups are rebuilt on first use, as after a parse)."""
+
+    def reducer_override(self, obj):
+        from dbt.contracts.graph.manifest import Manifest
+
+        if type(obj) is not Manifest:
+            return NotImplemented
+        state = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if not f.name.startswith("_")}
+        return _manifest, (type(obj), state)
+
+
+def _manifest(cls, state: dict):
+    return cls(**state)
 
 
 def _trusted(st: os.stat_result) -> bool:

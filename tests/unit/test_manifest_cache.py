@@ -13,12 +13,15 @@ from rolloutctl.core.layout import dbt_target_dir
 from rolloutctl.warehouse import dbt_runner, manifest_cache
 from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
 
-LIST_SEEDS = ("from pathlib import Path; import sys; from rolloutctl.warehouse.dbt_runner import run_dbt; "
-              "run_dbt(Path(sys.argv[1]), ['ls', '--resource-type', 'seed'])")
+# a model that reads a source and one that refs it: compiled from the manifest a new process gets
+COMPILE = ("from pathlib import Path; import sys; from rolloutctl.warehouse.dbt_runner import run_dbt; "
+           "run_dbt(Path(sys.argv[1]), ['compile'], "
+           "select=['stg_governance__phase_ledger', 'stg_telemetry__save_completed'])")
 
 
-def _list_seeds_in_a_new_process(home: Path) -> None:
-    subprocess.run([sys.executable, "-c", LIST_SEEDS, str(home)], check=True, capture_output=True)
+def _compile_in_a_new_process(home: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", COMPILE, str(home)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def _key(home: Path) -> tuple[str, str, str]:
@@ -29,12 +32,12 @@ def _key(home: Path) -> tuple[str, str, str]:
 def test_the_next_process_reuses_the_parse_instead_of_parsing(tmp_path):
     home = tmp_path / "home"
     target = dbt_target_dir(home)
-    _list_seeds_in_a_new_process(home)
+    _compile_in_a_new_process(home)
     cached = target / manifest_cache.FILE_NAME
     assert cached.is_file() and cached.stat().st_mode & 0o777 == 0o600
     # dbt writes its partial-parse state whenever it parses: a process that reused the cache leaves none
     (target / "partial_parse.msgpack").unlink()
-    _list_seeds_in_a_new_process(home)
+    _compile_in_a_new_process(home)
     assert not (target / "partial_parse.msgpack").exists()
 
     manifest = manifest_cache.load(target, _key(home))
