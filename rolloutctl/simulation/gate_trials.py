@@ -273,7 +273,8 @@ def load_buckets(con: duckdb.DuckDBPyConnection, rollouts: int, seed: int, scena
 
 
 def _statements() -> list[str]:
-    params = {"alpha_rule": ALPHA / CS_RULES, "alpha_rule_control": ALPHA / (CS_RULES + CONTROL_RULES), "restart_buckets": RESTART_HOURS * PER_HOUR,
+    params = {"alpha_rule": ALPHA / CS_RULES, "alpha_rule_control": ALPHA / (CS_RULES + CONTROL_RULES),
+              "restart_buckets": RESTART_HOURS * PER_HOUR,
               "prior_size": PRIOR_SIZE, "start": START}
     text = SQL.read_text(encoding="utf-8")
     for name, value in _burn_sql().items():
