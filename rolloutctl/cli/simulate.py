@@ -32,8 +32,8 @@ def simulate(rollouts, seed, scenarios, database, as_json):
 
     Every scenario (A/A, low traffic, steps, drifts and flapping of the p95, restore and merge rates) is drawn
     --rollouts times at the demo's shape and volume, with i.i.d. events; the seed's rollback rules, the same with
-    3-consecutive hysteresis, multi-window burn rates on the SLO statuses, and the anytime-valid policy
-    (confidence sequences) run over all of them in one DuckDB query. No rollout home is needed. STATISTICS.md
+    3-consecutive hysteresis, multi-window burn rates on the SLO statuses, the anytime-valid policy (confidence
+    sequences) and the same with a control-cohort comparison run over all of them in one DuckDB query. No rollout home is needed. STATISTICS.md
     holds the figures and how they are computed.
 
     \b
@@ -54,8 +54,8 @@ def simulate(rollouts, seed, scenarios, database, as_json):
         return
     click.echo(f"{rollouts} rollouts per scenario, seed {seed}")
     click.echo(f"{'scenario':<20} {'policy':<19} {'false rollback':>14} {'detected':>9} {'median delay':>13} "
-               f"{'p90 delay':>10}")
+               f"{'p90 delay':>10} {'seed caught, this missed':>24}")
     for row in result.summary:
         click.echo(f"{row['scenario']:<20} {row['policy']:<19} {_rate(row['false_rollback_rate']):>14} "
                    f"{_rate(row['detection_rate']):>9} {_minutes(row['median_delay_min']):>13} "
-                   f"{_minutes(row['p90_delay_min']):>10}")
+                   f"{_minutes(row['p90_delay_min']):>10} {row['seed_caught_missed']:>24}")

@@ -4,7 +4,9 @@
     result.summary      # per scenario and policy: false-rollback rate, detection rate, delay quantiles
 
 Policies: `seed` (the seed's rollback rules), `seed_3_consecutive` (each needs 3 consecutive evaluations),
-`burn_rate` (multi-window multi-burn-rate on the SLO statuses) and `anytime` (confidence sequences).
+`burn_rate` (multi-window multi-burn-rate on the SLO statuses), `anytime` (confidence sequences at the rules'
+thresholds) and `anytime_with_control` (the same, or the treatment certified worse than a control cohort running
+at the same time: every simulated rollout has one, at the same traffic, never regressed).
 
 N rollouts per scenario, each of the demo's shape (ten days, 30,000 events a day on the generator's diurnal
 curve and event mix, phases A-0 24 h → A-1 48 h → A-2 60 h → B-0 48 h → B-1 60 h), with events drawn i.i.d. (the
@@ -139,7 +141,7 @@ class TrialsResult:
     first_rollbacks: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"rollouts": self.rollouts, "seed": self.seed, "alpha": ALPHA, "cs_rules": CS_RULES,
+        return {"rollouts": self.rollouts, "seed": self.seed, "alpha": ALPHA, "cs_rules": CS_RULES, "control_rules": CONTROL_RULES,
                 "restart_hours": RESTART_HOURS, "scenarios": self.scenarios, "summary": self.summary}
 
 

@@ -98,6 +98,12 @@ def test_the_issues_figures_at_200_rollouts():
     for name in ("p95_+75%", "p95_+100%", "p95_flap_+100%"):
         assert rows[(name, "anytime")]["detection_rate"] == 1.0
     assert rows[("restore_-1pt", "anytime")]["detection_rate"] >= 0.9
+    # with the control comparison: still 5% on A/A, and every rollout the seed caught at +50% p95 and −1 pt restore
+    for name in ("aa", "aa_low_traffic"):
+        assert rows[(name, "anytime_with_control")]["false_rollback_rate"] <= 0.05
+    for name in ("p95_+50%", "restore_-1pt"):
+        assert rows[(name, "seed")]["detection_rate"] > 0.9
+        assert rows[(name, "anytime_with_control")]["seed_caught_missed"] == 0
 
 
 def test_burn_rate_windows_are_the_workbooks_over_30_days_and_shrink_with_the_phase():
