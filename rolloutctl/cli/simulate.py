@@ -33,7 +33,8 @@ def simulate(rollouts, seed, scenarios, database, as_json):
     Every scenario (A/A, low traffic, steps, drifts and flapping of the p95, restore and merge rates) is drawn
     --rollouts times at the demo's shape and volume, with i.i.d. events; the seed's rollback rules, the same with
     3-consecutive hysteresis, multi-window burn rates on the SLO statuses, the anytime-valid policy (confidence
-    sequences) and the same with a control-cohort comparison run over all of them in one DuckDB query. No rollout home is needed. STATISTICS.md
+    sequences) and the same with a control-cohort comparison run over all of them in one DuckDB query. No rollout
+    home is needed. STATISTICS.md
     holds the figures and how they are computed.
 
     \b

@@ -141,7 +141,8 @@ class TrialsResult:
     first_rollbacks: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"rollouts": self.rollouts, "seed": self.seed, "alpha": ALPHA, "cs_rules": CS_RULES, "control_rules": CONTROL_RULES,
+        return {"rollouts": self.rollouts, "seed": self.seed, "alpha": ALPHA, "cs_rules": CS_RULES,
+                "control_rules": CONTROL_RULES,
                 "restart_hours": RESTART_HOURS, "scenarios": self.scenarios, "summary": self.summary}
 
 
