@@ -9,6 +9,7 @@
 -- - anytime_with_control: the same sequences at control_sequence_alpha (5% over 21 tests), or the treatment
 --   certified worse than a control cohort running at the same time (marts.metric_control_comparisons); control_status
 --   says 'no_control' where the phase has no control cohort;
+-- - burn_rate: the SLO metrics whose multi-window burn rate fires (marts.metric_burn_rates);
 -- - hysteresis: the rollback rules that fire once governance/gate_rule_hysteresis.csv's fire_after and clear_after
 --   are applied to their conditions over consecutive evaluations (1 and 1, the default, is the seed).
 with
@@ -40,6 +41,12 @@ sequences as (
 comparisons as (
 
     select * from {{ ref('metric_control_comparisons') }}
+
+),
+
+burn_rates as (
+
+    select * from {{ ref('metric_burn_rates') }}
 
 ),
 
@@ -142,6 +149,17 @@ control as (
 
 ),
 
+burning as (
+
+    select
+        phase,
+        eval_at,
+        {{ ordered_list('metric', 'metric', 'is_burn_rate_fired') }} as burn_rate_metrics
+    from burn_rates
+    group by phase, eval_at
+
+),
+
 final as (
 
     select
@@ -166,7 +184,9 @@ final as (
         ) as is_anytime_with_control_rollback,
         coalesce(held_rules.held_rollback_rule_ids, {{ empty_list() }}) as held_rollback_rule_ids,
         {{ list_length('coalesce(held_rules.held_rollback_rule_ids, ' ~ empty_list() ~ ')') }} > 0
-            as is_held_rollback
+            as is_held_rollback,
+        coalesce(burning.burn_rate_metrics, {{ empty_list() }}) as burn_rate_metrics,
+        {{ list_length('coalesce(burning.burn_rate_metrics, ' ~ empty_list() ~ ')') }} > 0 as is_burn_rate_rollback
     from verdicts
     left join anytime
         on anytime.phase = verdicts.phase
@@ -177,6 +197,9 @@ final as (
     left join held_rules
         on held_rules.phase = verdicts.phase
         and held_rules.eval_at = verdicts.eval_at
+    left join burning
+        on burning.phase = verdicts.phase
+        and burning.eval_at = verdicts.eval_at
 
 )
 
