@@ -273,31 +273,85 @@ combined as (
 
 ),
 
+levels as (
+    {%- for level in levels %}
+
+    select {{ loop.index }} as level_index
+    {{- " union all" if not loop.last }}
+    {%- endfor %}
+
+),
+
+-- one row per comparison level of the p95 (the macros expanded once, not once per level: Spark's metastore keeps a
+-- view's text in a bounded column)
+level_rows as (
+
+    select
+        combined.phase,
+        combined.eval_at,
+        combined.metric,
+        combined.treatment_count,
+        combined.control_count,
+        case levels.level_index
+            {%- for level in levels %}
+            when {{ loop.index }} then combined.treatment_above_{{ loop.index }}
+            {%- endfor %}
+        end as treatment_above,
+        case levels.level_index
+            {%- for level in levels %}
+            when {{ loop.index }} then combined.control_above_{{ loop.index }}
+            {%- endfor %}
+        end as control_above
+    from combined
+    cross join levels
+    where combined.is_quantile
+
+),
+
+-- the p95: at some level the treatment's sequence above it and the control's below it, each at alpha / levels
+{%- set share = alpha ~ ' / ' ~ (levels | length) %}
+{%- set a = prior ~ ' * 0.05' %}
+{%- set b = prior ~ ' * 0.95' %}
+level_tests as (
+
+    select
+        phase,
+        eval_at,
+        metric,
+        max(
+            case
+                when
+                    treatment_above > 0.05 * treatment_count
+                    and {{ beta_binomial_log_evidence('treatment_above', 'treatment_count', '0.05', a, b) }}
+                    >= ln(1.0 / ({{ share }}))
+                    and control_above < 0.05 * control_count
+                    and {{ beta_binomial_log_evidence('control_above', 'control_count', '0.05', a, b) }}
+                    >= ln(1.0 / ({{ share }}))
+                    then 1
+                else 0
+            end
+        ) = 1 as is_p95_worse
+    from level_rows
+    group by phase, eval_at, metric
+
+),
+
 tested as (
 
     select
-        *,
+        combined.*,
+        level_tests.is_p95_worse,
         -- pairs: the treatment's share of the unlike pairs above ½ (uniform mixture Beta(1, 1))
-        treatment_only > control_only
-        and {{ beta_binomial_log_evidence('treatment_only', 'treatment_only + control_only', '0.5', '1.0', '1.0') }}
-        >= ln(1.0 / {{ alpha }}) as is_pairs_worse,
-        -- the p95: at some level the treatment's sequence above it and the control's below it, each at alpha / levels
-        {%- set share = alpha ~ ' / ' ~ (levels | length) %}
-        {%- set a = prior ~ ' * 0.05' %}
-        {%- set b = prior ~ ' * 0.95' %}
-        (
-            {%- for level in levels %}
-            (
-                treatment_above_{{ loop.index }} > 0.05 * treatment_count
-                and {{ beta_binomial_log_evidence('treatment_above_' ~ loop.index, 'treatment_count', '0.05', a, b) }}
-                >= ln(1.0 / ({{ share }}))
-                and control_above_{{ loop.index }} < 0.05 * control_count
-                and {{ beta_binomial_log_evidence('control_above_' ~ loop.index, 'control_count', '0.05', a, b) }}
-                >= ln(1.0 / ({{ share }}))
-            ){{ " or" if not loop.last }}
-            {%- endfor %}
-        ) as is_p95_worse
+        combined.treatment_only > combined.control_only
+        and {{ beta_binomial_log_evidence(
+            'combined.treatment_only', 'combined.treatment_only + combined.control_only', '0.5', '1.0', '1.0'
+        ) }}
+        >= ln(1.0 / {{ alpha }}) as is_pairs_worse
     from combined
+    left join level_tests
+        on level_tests.phase = combined.phase
+        and level_tests.eval_at = combined.eval_at
+        and level_tests.metric = combined.metric
 
 ),
 
