@@ -8,13 +8,13 @@
 {%- set period = var('burn_rate_period_hours') %}
 {%- set pairs = [] %}
 {%- for long_h, short_h, factor in [(1.0, 5 / 60, 14.4), (6.0, 0.5, 6.0), (24.0, 2.0, 3.0), (72.0, 6.0, 1.0)] %}
-    {%- set n_long = [1, (long_h * period / 720 * 4) | round | int] | max %}
-    {%- set n_short = [1, (short_h * period / 720 * 4) | round | int] | max %}
-    {%- do pairs.append((n_long, n_short, factor)) %}
+{%- set n_long = [1, (long_h * period / 720 * 4) | round | int] | max %}
+{%- set n_short = [1, (short_h * period / 720 * 4) | round | int] | max %}
+{%- do pairs.append((n_long, n_short, factor)) %}
 {%- endfor %}
 {%- set sizes = [] %}
 {%- for n_long, n_short, factor in pairs %}
-    {%- for n in (n_long, n_short) if n not in sizes %}{%- do sizes.append(n) %}{%- endfor %}
+{%- for n in (n_long, n_short) if n not in sizes %}{%- do sizes.append(n) %}{%- endfor %}
 {%- endfor %}
 with
 
@@ -38,15 +38,16 @@ shares as (
         metric_status.metric,
         metric_status.dimension,
         metric_status.{{ adapter.quote('window') }},
-        cast(metric_thresholds.critical_budget_share as double) as budget_share,
         {%- for n in sizes %}
         avg(case when metric_status.status = 'critical' then 1.0 else 0.0 end) over (
-            partition by metric_status.phase, metric_status.metric, metric_status.dimension,
-            metric_status.{{ adapter.quote('window') }}
+            partition by
+                metric_status.phase, metric_status.metric, metric_status.dimension,
+                metric_status.{{ adapter.quote('window') }}
             order by metric_status.eval_at
             rows between {{ n - 1 }} preceding and current row
-        ) as critical_share_{{ n }}{{ "," if not loop.last }}
+        ) as critical_share_{{ n }},
         {%- endfor %}
+        cast(metric_thresholds.critical_budget_share as double) as budget_share
     from metric_status
     inner join metric_thresholds
         on metric_thresholds.metric = metric_status.metric
@@ -56,7 +57,8 @@ shares as (
 
 ),
 
-final as (
+-- each of the four pairs: both windows burn at least factor × the budget
+burning as (
 
     select
         eval_at,
@@ -64,18 +66,21 @@ final as (
         metric,
         dimension,
         {{ adapter.quote('window') }},
-        budget_share,
         {%- for n_long, n_short, factor in pairs %}
         critical_share_{{ n_long }} >= {{ factor }} * budget_share
         and critical_share_{{ n_short }} >= {{ factor }} * budget_share as is_burning_{{ loop.index }},
         {%- endfor %}
-        (
-            {%- for n_long, n_short, factor in pairs %}
-            (critical_share_{{ n_long }} >= {{ factor }} * budget_share
-                and critical_share_{{ n_short }} >= {{ factor }} * budget_share){{ " or" if not loop.last }}
-            {%- endfor %}
-        ) as is_burn_rate_fired
+        budget_share
     from shares
+
+),
+
+final as (
+
+    select
+        *,
+        is_burning_1 or is_burning_2 or is_burning_3 or is_burning_4 as is_burn_rate_fired
+    from burning
 
 )
 

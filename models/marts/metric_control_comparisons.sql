@@ -119,14 +119,14 @@ save_buckets as (
     select
         phase,
         {{ time_bucket_index('saved_at', 15) }} as bucket,
-        sum(case when cohort = 'treatment' then 1 else 0 end) as treatment_count,
-        sum(case when cohort = 'control' then 1 else 0 end) as control_count,
         {%- for level in levels %}
         sum(case when cohort = 'treatment' and duration_ms > {{ level }} then 1 else 0 end)
             as treatment_above_{{ loop.index }},
-        sum(case when cohort = 'control' and duration_ms > {{ level }} then 1 else 0 end) as control_above_{{ loop.index }}
-        {{- "," if not loop.last }}
+        sum(case when cohort = 'control' and duration_ms > {{ level }} then 1 else 0 end)
+            as control_above_{{ loop.index }},
         {%- endfor %}
+        sum(case when cohort = 'treatment' then 1 else 0 end) as treatment_count,
+        sum(case when cohort = 'control' then 1 else 0 end) as control_count
     from save_completed
     group by phase, {{ time_bucket_index('saved_at', 15) }}
 
@@ -223,12 +223,12 @@ save_counts as (
     select
         grid.phase,
         grid.eval_at,
-        sum(save_buckets.treatment_count) as treatment_count,
-        sum(save_buckets.control_count) as control_count,
         {%- for level in levels %}
         sum(save_buckets.treatment_above_{{ loop.index }}) as treatment_above_{{ loop.index }},
-        sum(save_buckets.control_above_{{ loop.index }}) as control_above_{{ loop.index }}{{ "," if not loop.last }}
+        sum(save_buckets.control_above_{{ loop.index }}) as control_above_{{ loop.index }},
         {%- endfor %}
+        sum(save_buckets.treatment_count) as treatment_count,
+        sum(save_buckets.control_count) as control_count
     from grid
     inner join save_buckets
         on save_buckets.phase = grid.phase
