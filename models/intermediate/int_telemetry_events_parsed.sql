@@ -76,13 +76,17 @@ other_events as (
 
 ),
 
--- one shape for every type: is_hit is what the event's rate counts (a retry, a successful restore, an
+-- one shape for every type (a control cohort's event keeps its place in the evaluation grid under a name of its own,
+-- `<event>:control`, which no metric reads: the seed's metrics are the treatment's; marts.metric_control_comparisons
+-- compares the two); is_hit is what the event's rate counts (a retry, a successful restore, an
 -- auto-accepted diff, a crash), slice is the field its metric is broken down by (restore source, merge precision,
 -- lock error retryability, bug severity)
 unioned as (
 
     select
-        'autosave.save.completed' as event_name,
+        case
+            when cohort = 'control' then 'autosave.save.completed:control' else 'autosave.save.completed'
+        end as event_name,
         phase,
         saved_at as event_at,
         loaded_at,
@@ -95,7 +99,9 @@ unioned as (
     union all
 
     select
-        'autosave.restore.result' as event_name,
+        case
+            when cohort = 'control' then 'autosave.restore.result:control' else 'autosave.restore.result'
+        end as event_name,
         phase,
         restored_at as event_at,
         loaded_at,
@@ -121,7 +127,9 @@ unioned as (
     union all
 
     select
-        'merge.diff.apply' as event_name,
+        case
+            when cohort = 'control' then 'merge.diff.apply:control' else 'merge.diff.apply'
+        end as event_name,
         phase,
         applied_at as event_at,
         loaded_at,

@@ -13,18 +13,21 @@ with
 save_completed as (
 
     select * from {{ ref('stg_telemetry__save_completed') }}
+    where cohort = 'treatment'
 
 ),
 
 restore_result as (
 
     select * from {{ ref('stg_telemetry__restore_result') }}
+    where cohort = 'treatment'
 
 ),
 
 diff_apply as (
 
     select * from {{ ref('stg_telemetry__diff_apply') }}
+    where cohort = 'treatment'
 
 ),
 

@@ -13,7 +13,8 @@ parsed as (
     select
         *,
         {{ json_fields('payload', {
-            'precision': 'varchar', 'auto_accept_ratio': 'double', 'auto_accepted': 'boolean', 'hunk_count': 'bigint'
+            'precision': 'varchar', 'auto_accept_ratio': 'double', 'auto_accepted': 'boolean', 'hunk_count': 'bigint',
+            'cohort': 'varchar'
         }) }} as fields
     from source
 
@@ -30,6 +31,8 @@ final as (
         fields.auto_accept_ratio as auto_accept_ratio,
         fields.auto_accepted as is_auto_accepted,
         fields.hunk_count as hunk_count,
+        -- the optional cohort (a control group running at the same time); absent means treatment
+        coalesce(fields.cohort, 'treatment') as cohort,
         load_id,
         loaded_at
     from parsed

@@ -13,7 +13,8 @@ parsed as (
     select
         *,
         {{ json_fields('payload', {
-            'success': 'boolean', 'source': 'varchar', 'duration_ms': 'double', 'retryable': 'boolean'
+            'success': 'boolean', 'source': 'varchar', 'duration_ms': 'double', 'retryable': 'boolean',
+            'cohort': 'varchar'
         }) }} as fields
     from source
 
@@ -30,6 +31,8 @@ final as (
         fields.source as restore_source,
         fields.duration_ms as duration_ms,
         fields.retryable as is_retryable,
+        -- the optional cohort (a control group running at the same time); absent means treatment
+        coalesce(fields.cohort, 'treatment') as cohort,
         load_id,
         loaded_at
     from parsed

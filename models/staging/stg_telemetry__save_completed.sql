@@ -12,7 +12,9 @@ parsed as (
 
     select
         *,
-        {{ json_fields('payload', {'duration_ms': 'double', 'retry_count': 'bigint', 'bytes': 'bigint'}) }} as fields
+        {{ json_fields('payload', {
+            'duration_ms': 'double', 'retry_count': 'bigint', 'bytes': 'bigint', 'cohort': 'varchar'
+        }) }} as fields
     from source
 
 ),
@@ -28,6 +30,8 @@ final as (
         fields.retry_count as retry_count,
         fields.bytes as bytes_written,
         fields.retry_count > 0 as has_retried,
+        -- the optional cohort (a control group running at the same time); absent means treatment
+        coalesce(fields.cohort, 'treatment') as cohort,
         load_id,
         loaded_at
     from parsed

@@ -25,7 +25,8 @@ def backtest(ctx, rules, thresholds, since, until, keep, as_json):
 
     The candidate seeds run in a scratch warehouse on the raw rows the production marts were built from (they are
     never touched). Per phase: how many grid times change decision; per rollback: when it fires under each rule
-    set (earlier, later, same, never; new for one only the candidate has). The result is also a DuckDB file,
+    set (earlier, later, same, never; new for one only the candidate has), and how often the current rules are
+    wrong as the last `rolloutctl simulate` measured them. The result is also a DuckDB file,
     warehouse/backtests/<id>.duckdb (schema backtest: runs, decisions, phase_summary, rollbacks).
 
     \b
@@ -35,11 +36,14 @@ def backtest(ctx, rules, thresholds, since, until, keep, as_json):
       duckdb -readonly warehouse/backtests/<id>.duckdb "select * from backtest.rollbacks"
     """
     from rolloutctl.core.timestamps import iso_z
+    from rolloutctl.simulation.record import describe, measured
     from rolloutctl.verification.backtest import backtest as run_backtest
 
-    result = run_backtest(get_home(ctx), rules=rules, thresholds=thresholds, since=since, until=until, keep=keep)
+    home = get_home(ctx)
+    result = run_backtest(home, rules=rules, thresholds=thresholds, since=since, until=until, keep=keep)
+    figures = measured(home)
     if as_json:
-        emit_json(result.as_json())
+        emit_json({**result.as_json(), "measured": figures})
         return
     compared = ", ".join(f"{name} {path}" for name, path in result.candidate_files.items())
     click.echo(f"backtest {result.id}: {compared} against the current seeds")
@@ -55,3 +59,7 @@ def backtest(ctx, rules, thresholds, since, until, keep, as_json):
         rules_fired = ", ".join(r.candidate_rule_ids or r.current_rule_ids)
         click.echo(f"  {r.phase}  current {cur}  candidate {cand}  {r.change}{shift}  [{rules_fired}]")
     click.echo(f"table: {result.file} (backtest.runs, decisions, phase_summary, rollbacks)")
+    # how often the rules the gate acts on are wrong, as the last `rolloutctl simulate` of this home measured them
+    click.echo("measured on simulated rollouts:")
+    for line in describe(figures):
+        click.echo(f"  {line}")

@@ -88,6 +88,7 @@ DBT_TARGET_RELDIR = Path("warehouse") / "dbt-target"              # dbt's target
 DBT_PROJECT_RELDIR = Path("warehouse") / "dbt-project"            # the project with the home's own policy
 SCRATCH_RELDIR = Path("warehouse") / "scratch"                    # replay and backtest warehouses
 BACKTESTS_RELDIR = Path("warehouse") / "backtests"
+GATE_TRIALS_RELPATH = Path("warehouse") / "gate-trials.json"     # the last `rolloutctl simulate` of this home
 LOGS_RELDIR = Path("logs")                                        # the Collector's output
 POLICY_OVERRIDE_RELDIR = Path("governance")                       # the home's own policy seeds, if any
 EVENT_SCHEMA_OVERRIDE_RELDIR = Path("schemas") / "events"         # the home's own event schemas, if any

@@ -28,6 +28,7 @@ from rolloutctl.core.phases import PHASES
 from rolloutctl.decision import charts
 from rolloutctl.decision.charts import SLO_CHARTS, TIMELINE, has_table, iso
 from rolloutctl.governance import rca
+from rolloutctl.simulation import record
 
 REASONS = {
     "rollback_rule_fired": "a rollback rule fired",
@@ -278,6 +279,7 @@ def collect_dashboard(home: Path, con=None) -> dict:
     ctx["ledger"] = ledger
     ctx["rca"] = rca_files(home)
     ctx["chart_data"] = data
+    ctx["measured"] = record.lines_for(home)
     return ctx
 
 

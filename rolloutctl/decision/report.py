@@ -19,6 +19,7 @@ from rolloutctl.core.windows import WINDOWS
 from rolloutctl.decision.charts import chart_markdown
 from rolloutctl.decision.verdict import DASHBOARD_URL, Evaluation
 from rolloutctl.governance import ledger, rca
+from rolloutctl.simulation import record
 
 TREND_METRICS = (("autosave_p95", "all"), ("restore_success_rate", "overall"), ("merge_auto_success_rate", "overall"))
 STATUS_MARKS = {"passed": "✅", "clear": "✅", "fired": "🔴", "not_met": "⏳", "insufficient_data": "❔"}
@@ -177,6 +178,7 @@ def write_report(home: Path, ev: Evaluation, doc: dict | None, incidents: list[d
         fmt=fmt,
         status_mark=lambda s: STATUS_MARKS.get(s, ""),
         charts=chart_markdown(charts, home / rel) if charts else {},
+        measured=record.lines_for(home),
     )
     atomic_write_text(home / rel, text)
     return str(rel)

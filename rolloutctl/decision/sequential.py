@@ -28,6 +28,19 @@ Bernoulli(1 − q), so a Bernoulli CS for them at 1 − q turns into a distribut
 order statistics: the lower bound is X_(j + 1), j the largest count of samples ≤ x for which the exceedance count
 n − j is excluded from above. "The p95's CS lies above x" is therefore the rate test on the exceedance count at x.
 
+Control comparison (two samples). Where events carry a cohort, a treatment and a control running at the same time:
+- Rates, by discordant pairs: pair the cohorts' events in order (the warehouse and the simulation pair them within
+  each 15-minute bucket); of the pairs where exactly one event failed, the treatment's share is ½ exactly when the
+  two rates are equal, whatever they are (p(1 − p) either way), and at most ½ when the treatment's rate is at most
+  the control's. So the one-sample test of ½ on those pairs is an anytime-valid test of "the treatment fails more
+  often": Wald (1947), Sequential Analysis, the comparison of two proportions on pairs with unlike outcomes, here with
+  the beta-binomial mixture above (uniform, Beta(1, 1): a regression's share is far from ½) instead of a fixed
+  alternative. `pairs_worse`.
+- The p95, by two quantile sequences (Howard & Ramdas 2022, §4, their A/B use of the sequences): the treatment's p95
+  is above the control's when, at some level x, the treatment's sequence lies above x and the control's below it.
+  If the treatment's p95 is at most the control's, at every x one of the two claims is false, so a level costs one
+  test's error; levels fixed in advance split alpha. `p95_worse`.
+
 Restarts. A sequence started at the phase's start dilutes a change that begins mid-phase. The gate also starts a
 fresh sequence every R hours of the phase; sequence k (k = 0 at the phase start) runs at α_k = α / ((k + 1)(k + 2)),
 and Σ α_k = α, so by the union bound the family still errs at most α (an alpha-spending over restart times).
@@ -125,3 +138,24 @@ def quantile_cs(values: Sequence[float], q: float, alpha: float) -> tuple[float,
         else:
             break
     return lower, upper
+
+
+UNIFORM = (1.0, 1.0)
+
+
+def pairs_worse(treatment_only: int, control_only: int, alpha: float) -> bool:
+    """True when the treatment fails more often than the control, anytime-valid at alpha, from the pairs where only
+    the treatment's event failed and those where only the control's did."""
+    if min(treatment_only, control_only) < 0:
+        raise ValueError("pair counts must be ≥ 0")
+    return excludes_above(treatment_only, treatment_only + control_only, 0.5, alpha, UNIFORM)
+
+
+def p95_worse(treatment: Sequence[tuple[int, int]], control: Sequence[tuple[int, int]], alpha: float) -> bool:
+    """True when the treatment's p95 is above the control's, anytime-valid at alpha. Each cohort gives, per level of
+    a grid fixed in advance (the same for both, in the same order), (samples above the level, samples)."""
+    if len(treatment) != len(control) or not treatment:
+        raise ValueError("the two cohorts need the same non-empty grid of levels")
+    share = alpha / len(treatment)
+    return any(excludes_above(t_above, t_n, 0.05, share) and excludes_below(c_above, c_n, 0.05, share)
+               for (t_above, t_n), (c_above, c_n) in zip(treatment, control))

@@ -4,7 +4,9 @@
     result.summary      # per scenario and policy: false-rollback rate, detection rate, delay quantiles
 
 Policies: `seed` (the seed's rollback rules), `seed_3_consecutive` (each needs 3 consecutive evaluations),
-`burn_rate` (multi-window multi-burn-rate on the SLO statuses) and `anytime` (confidence sequences).
+`burn_rate` (multi-window multi-burn-rate on the SLO statuses), `anytime` (confidence sequences at the rules'
+thresholds) and `anytime_with_control` (the same, or the treatment certified worse than a control cohort running
+at the same time: every simulated rollout has one, at the same traffic, never regressed).
 
 N rollouts per scenario, each of the demo's shape (ten days, 30,000 events a day on the generator's diurnal
 curve and event mix, phases A-0 24 h → A-1 48 h → A-2 60 h → B-0 48 h → B-1 60 h), with events drawn i.i.d. (the
@@ -53,6 +55,9 @@ LEVELS_MS = (900.0, 2500.0)                 # the p95 thresholds the rules compa
 RESTORE_FAIL_P = 0.0015
 CRASH_P = (0.0050, 0.0047)                  # A-0 (the baseline), after
 MERGE_ACCEPT = (0.82, 0.82, 0.82, 0.88, 0.90)
+# the control comparison of the p95 tests "the treatment's p95 is above the control's" at these levels (ms): the
+# warn level and one either side; see gate_trials.sql
+CONTROL_P95_LEVELS_MS = (600.0, 700.0, 800.0)
 
 # The anytime-valid policy: family-wise α over the rollout, split evenly over its sequential rules, a fresh sequence
 # every RESTART_HOURS. Each statistical rollback rule of the seed becomes a sequence at its threshold: A-1 p95 > 2500
@@ -60,6 +65,9 @@ MERGE_ACCEPT = (0.82, 0.82, 0.82, 0.88, 0.90)
 # SLO metrics' critical levels: 3 + 4 + 1 + 3.
 ALPHA = 0.05
 CS_RULES = 11
+# anytime_with_control: the same 11, and a control comparison of the p95 and of restores in A-1 … B-1 and of merges in
+# B-0 and B-1 (4 + 4 + 2), all at an even share of the same family-wise alpha
+CONTROL_RULES = 10
 RESTART_HOURS = 6
 
 # The burn-rate policy: the SRE workbook's pairs (long hours, short hours, burn factor) for a 30-day budget period,
@@ -134,6 +142,7 @@ class TrialsResult:
 
     def as_json(self) -> dict:
         return {"rollouts": self.rollouts, "seed": self.seed, "alpha": ALPHA, "cs_rules": CS_RULES,
+                "control_rules": CONTROL_RULES,
                 "restart_hours": RESTART_HOURS, "scenarios": self.scenarios, "summary": self.summary}
 
 
@@ -204,6 +213,35 @@ def _draw(s: Scenario, rollouts: int, seed: int) -> pa.Table:
     n_merge = rng.poisson(volume * mix[:, 3], shape)
     f_merge = rng.binomial(n_merge, np.clip(1 - accept, 0, 1))
 
+    # The control cohort (every scenario has one, at the same traffic, never regressed), drawn after the treatment so
+    # the treatment's draws do not depend on it. Saves: counts at or below each comparison level, for both cohorts
+    # (the treatment's split from its ≤ 900 band by the conditional probabilities). Restores and merges: the cohorts'
+    # events are paired in order within each bucket (min(n_t, n_c) pairs, as the warehouse pairs them); the counts of
+    # pairs where only the treatment's or only the control's event failed follow from hypergeometric draws (which
+    # of a cohort's events fall in the paired prefix, and which failed events of the two prefixes share a pair).
+    f_levels = [_norm_cdf((math.log(level) - mu) / SAVE_SIGMA) for level in CONTROL_P95_LEVELS_MS]
+    mu_c = math.log(SAVE_MEDIAN_MS)
+    f_levels_c = [float(_norm_cdf(np.array((math.log(level) - mu_c) / SAVE_SIGMA))) for level in CONTROL_P95_LEVELS_MS]
+    n_save_c = rng.poisson(volume * mix[:, 0], shape)
+    le_t, le_c = {}, {}
+    above_t, above_c, f_above_t, f_above_c = c_lo, n_save_c, f_lo, 1.0
+    for level, f_t, f_c in sorted(zip(CONTROL_P95_LEVELS_MS, f_levels, f_levels_c), reverse=True):
+        above_t = rng.binomial(above_t, np.clip(f_t / f_above_t, 0, 1))
+        above_c = rng.binomial(above_c, np.clip(f_c / f_above_c, 0, 1))
+        le_t[level], le_c[level], f_above_t, f_above_c = above_t, above_c, f_t, f_c
+
+    def discordant(n_t, f_t, p_c, kind):
+        n_c = rng.poisson(volume * mix[:, kind], shape)
+        f_c = rng.binomial(n_c, np.clip(p_c, 0, 1))
+        pairs = np.minimum(n_t, n_c)
+        a = rng.hypergeometric(f_t, n_t - f_t, pairs)          # failed treatment events among the paired ones
+        b = rng.hypergeometric(f_c, n_c - f_c, pairs)
+        both = rng.hypergeometric(a, pairs - a, b)               # pairs where both failed
+        return n_c, f_c, a - both, b - both
+
+    n_restore_c, f_restore_c, d_t_restore, d_c_restore = discordant(n_restore, f_restore, RESTORE_FAIL_P, 1)
+    n_merge_c, f_merge_c, d_t_merge, d_c_merge = discordant(n_merge, f_merge, 1 - np.array(MERGE_ACCEPT)[phase], 3)
+
     def col(a):  # NaN (an empty band's extreme) becomes NULL
         return pa.array(np.ravel(a), from_pandas=True)
 
@@ -220,6 +258,13 @@ def _draw(s: Scenario, rollouts: int, seed: int) -> pa.Table:
         "n_restore": col(n_restore), "f_restore": col(f_restore),
         "n_session": col(n_session), "f_session": col(f_session),
         "n_merge": col(n_merge), "f_merge": col(f_merge),
+        "n_save_c": col(n_save_c),
+        **{f"t_le_{int(level)}": col(le_t[level]) for level in CONTROL_P95_LEVELS_MS},
+        **{f"c_le_{int(level)}": col(le_c[level]) for level in CONTROL_P95_LEVELS_MS},
+        "n_restore_c": col(n_restore_c), "f_restore_c": col(f_restore_c),
+        "d_t_restore": col(d_t_restore), "d_c_restore": col(d_c_restore),
+        "n_merge_c": col(n_merge_c), "f_merge_c": col(f_merge_c),
+        "d_t_merge": col(d_t_merge), "d_c_merge": col(d_c_merge),
     })
 
 
@@ -231,7 +276,8 @@ def load_buckets(con: duckdb.DuckDBPyConnection, rollouts: int, seed: int, scena
 
 
 def _statements() -> list[str]:
-    params = {"alpha_rule": ALPHA / CS_RULES, "restart_buckets": RESTART_HOURS * PER_HOUR,
+    params = {"alpha_rule": ALPHA / CS_RULES, "alpha_rule_control": ALPHA / (CS_RULES + CONTROL_RULES),
+              "restart_buckets": RESTART_HOURS * PER_HOUR,
               "prior_size": PRIOR_SIZE, "start": START}
     text = SQL.read_text(encoding="utf-8")
     for name, value in _burn_sql().items():
@@ -257,22 +303,30 @@ def evaluate(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def summarise(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Per scenario and policy: false-rollback and detection rates, delay quantiles (minutes), and how many of the
+    rollouts the seed's rules caught (a rollback at or after the regression's start) this policy did not."""
     rows = con.execute("""
         select
-            scenario,
-            policy,
+            policies.scenario,
+            policies.policy,
             count(*) as rollouts,
-            avg(case when regression_bucket < 0 then (first_any is not null)::int
-                     else (first_before is not null)::int end) as false_rollback_rate,
-            avg(case when regression_bucket >= 0 then (first_after is not null)::int end) as detection_rate,
-            median((first_after + 1 - regression_bucket) * 15) as median_delay_min,
-            quantile_cont((first_after + 1 - regression_bucket) * 15, 0.9) as p90_delay_min
-        from first_rollbacks
-        group by scenario, policy
-        order by scenario, policy
+            avg(case when policies.regression_bucket < 0 then (policies.first_any is not null)::int
+                     else (policies.first_before is not null)::int end) as false_rollback_rate,
+            avg(case when policies.regression_bucket >= 0 then (policies.first_after is not null)::int end)
+                as detection_rate,
+            median((policies.first_after + 1 - policies.regression_bucket) * 15) as median_delay_min,
+            quantile_cont((policies.first_after + 1 - policies.regression_bucket) * 15, 0.9) as p90_delay_min,
+            count_if(seed.first_after is not null and policies.first_after is null) as seed_caught_missed
+        from first_rollbacks as policies
+        inner join first_rollbacks as seed
+            on seed.scenario = policies.scenario
+            and seed.rollout = policies.rollout
+            and seed.policy = 'seed'
+        group by policies.scenario, policies.policy
+        order by policies.scenario, policies.policy
     """).fetchall()
     keys = ("scenario", "policy", "rollouts", "false_rollback_rate", "detection_rate", "median_delay_min",
-            "p90_delay_min")
+            "p90_delay_min", "seed_caught_missed")
     return [dict(zip(keys, r)) for r in rows]
 
 

@@ -27,6 +27,29 @@ create or replace macro log_evidence(x, n, p0, a, b) as
 create or replace macro cs_above(x, n, p0, alpha) as
     x > p0 * n and log_evidence(x, n, p0, {prior_size} * p0, {prior_size} * (1 - p0)) >= ln(1 / alpha);
 
+-- the test of p0 rejects it from below: the rate is under p0 (the control side of the p95 comparison)
+create or replace macro cs_below(x, n, p0, alpha) as
+    x < p0 * n and log_evidence(x, n, p0, {prior_size} * p0, {prior_size} * (1 - p0)) >= ln(1 / alpha);
+
+-- the treatment fails more often than the control: of the pairs (treatment event, control event) where exactly one
+-- failed, the treatment's share is above ½. Under "the cohorts' rates are equal" each such pair is the treatment's
+-- with probability exactly ½ whatever the common rate (p(1 − p) either way), so the mixture test at ½ is exact;
+-- under "the treatment's rate is at most the control's" the share is ≤ ½ and the test is conservative. This is
+-- Wald's (1947, Sequential Analysis) test of two proportions on pairs with unlike outcomes, here with the
+-- beta-binomial mixture of Howard et al. (2021) in place of the SPRT's fixed alternative. The mixture is uniform,
+-- Beta(1, 1): a regression's share is far from ½ (0.89 for restore −1 pt) and a prior centred on ½ would mute it.
+create or replace macro pairs_worse(d_t, d_c, alpha) as
+    d_t > 0.5 * (d_t + d_c) and log_evidence(d_t, d_t + d_c, 0.5, 1.0, 1.0) >= ln(1 / alpha);
+
+-- the treatment's p95 is above the control's (Howard & Ramdas 2022, §4's two-sample use of the quantile sequences):
+-- at some level x, the treatment's sequence lies above x and the control's below it. If the treatment's p95 is at
+-- most the control's, at every x one of the two claims is false, so each level costs the error of one test: the
+-- levels split alpha (a union bound), the two tests of a level each run at the level's share
+create or replace macro p95_worse(t600, t700, t800, nt, c600, c700, c800, nc, alpha) as
+    (cs_above(nt - t600, nt, 0.05, alpha / 3) and cs_below(nc - c600, nc, 0.05, alpha / 3))
+    or (cs_above(nt - t700, nt, 0.05, alpha / 3) and cs_below(nc - c700, nc, 0.05, alpha / 3))
+    or (cs_above(nt - t800, nt, 0.05, alpha / 3) and cs_below(nc - c800, nc, 0.05, alpha / 3));
+
 -- n · KL(x/n ‖ p): the Chernoff exponent of a rate observed once, at a fixed n
 create or replace macro n_kl(x, n, p) as
     (case when x > 0 then x * ln(x / (n * p)) else 0.0 end)
@@ -77,7 +100,18 @@ select
     sum(n_session) over cum as cum_n_session,
     sum(f_session) over cum as cum_f_session,
     sum(n_merge) over cum as cum_n_merge,
-    sum(f_merge) over cum as cum_f_merge
+    sum(f_merge) over cum as cum_f_merge,
+    sum(n_save_c) over cum as cum_n_save_c,
+    sum(t_le_600) over cum as cum_t_le_600,
+    sum(t_le_700) over cum as cum_t_le_700,
+    sum(t_le_800) over cum as cum_t_le_800,
+    sum(c_le_600) over cum as cum_c_le_600,
+    sum(c_le_700) over cum as cum_c_le_700,
+    sum(c_le_800) over cum as cum_c_le_800,
+    sum(d_t_restore) over cum as cum_d_t_restore,
+    sum(d_c_restore) over cum as cum_d_c_restore,
+    sum(d_t_merge) over cum as cum_d_t_merge,
+    sum(d_c_merge) over cum as cum_d_c_merge
 from buckets
 window
     ph as (partition by scenario, rollout, phase),
@@ -159,8 +193,8 @@ select
     windows.rollout,
     windows.phase,
     windows.bucket as restart_bucket,
-    {alpha_rule} / ((windows.phase_bucket // {restart_buckets} + 1) * (windows.phase_bucket // {restart_buckets} + 2))
-        as alpha_k,
+    1.0 / ((windows.phase_bucket // {restart_buckets} + 1) * (windows.phase_bucket // {restart_buckets} + 2))
+        as restart_share,
     -- the running sums before the restart's bucket
     windows.cum_n_save - buckets.n_save as cum_n_save,
     windows.cum_gt_900 - (buckets.n_save - buckets.c_le_900) as cum_gt_900,
@@ -170,7 +204,18 @@ select
     windows.cum_n_session - buckets.n_session as cum_n_session,
     windows.cum_f_session - buckets.f_session as cum_f_session,
     windows.cum_n_merge - buckets.n_merge as cum_n_merge,
-    windows.cum_f_merge - buckets.f_merge as cum_f_merge
+    windows.cum_f_merge - buckets.f_merge as cum_f_merge,
+    windows.cum_n_save_c - buckets.n_save_c as cum_n_save_c,
+    windows.cum_t_le_600 - buckets.t_le_600 as cum_t_le_600,
+    windows.cum_t_le_700 - buckets.t_le_700 as cum_t_le_700,
+    windows.cum_t_le_800 - buckets.t_le_800 as cum_t_le_800,
+    windows.cum_c_le_600 - buckets.c_le_600 as cum_c_le_600,
+    windows.cum_c_le_700 - buckets.c_le_700 as cum_c_le_700,
+    windows.cum_c_le_800 - buckets.c_le_800 as cum_c_le_800,
+    windows.cum_d_t_restore - buckets.d_t_restore as cum_d_t_restore,
+    windows.cum_d_c_restore - buckets.d_c_restore as cum_d_c_restore,
+    windows.cum_d_t_merge - buckets.d_t_merge as cum_d_t_merge,
+    windows.cum_d_c_merge - buckets.d_c_merge as cum_d_c_merge
 from windows
 inner join buckets using (scenario, rollout, bucket)
 where windows.phase in ('A-1', 'A-2', 'B-0', 'B-1') and windows.phase_bucket % {restart_buckets} = 0;
@@ -182,7 +227,8 @@ with joined as (
         windows.rollout,
         windows.bucket,
         windows.phase,
-        restarts.alpha_k,
+        {alpha_rule} * restarts.restart_share as alpha_k,
+        {alpha_rule_control} * restarts.restart_share as alpha_kc,
         baselines.crash_baseline_upper,
         -- counts since the restart: the running sums at T minus those before it
         windows.cum_n_save - restarts.cum_n_save as n_save,
@@ -193,7 +239,18 @@ with joined as (
         windows.cum_n_session - restarts.cum_n_session as n_session,
         windows.cum_f_session - restarts.cum_f_session as f_session,
         windows.cum_n_merge - restarts.cum_n_merge as n_merge,
-        windows.cum_f_merge - restarts.cum_f_merge as f_merge
+        windows.cum_f_merge - restarts.cum_f_merge as f_merge,
+        windows.cum_n_save_c - restarts.cum_n_save_c as n_save_c,
+        windows.cum_t_le_600 - restarts.cum_t_le_600 as t_le_600,
+        windows.cum_t_le_700 - restarts.cum_t_le_700 as t_le_700,
+        windows.cum_t_le_800 - restarts.cum_t_le_800 as t_le_800,
+        windows.cum_c_le_600 - restarts.cum_c_le_600 as c_le_600,
+        windows.cum_c_le_700 - restarts.cum_c_le_700 as c_le_700,
+        windows.cum_c_le_800 - restarts.cum_c_le_800 as c_le_800,
+        windows.cum_d_t_restore - restarts.cum_d_t_restore as d_t_restore,
+        windows.cum_d_c_restore - restarts.cum_d_c_restore as d_c_restore,
+        windows.cum_d_t_merge - restarts.cum_d_t_merge as d_t_merge,
+        windows.cum_d_c_merge - restarts.cum_d_c_merge as d_c_merge
     from windows
     inner join restarts
         on restarts.scenario = windows.scenario
@@ -219,7 +276,21 @@ select
         phase = 'A-2' and cs_above(f_session, n_session, least(1.05 * crash_baseline_upper, 0.999), alpha_k / 2)
     ) as cs_a2_rollback_crash_rate,
     -- B-1's sustained-critical rule reads the three SLO metrics: its sequences are the critical ones of B-1
-    bool_or(phase in ('B-0', 'B-1') and cs_above(f_merge, n_merge, 0.20, alpha_k)) as cs_rollback_merge_rate
+    bool_or(phase in ('B-0', 'B-1') and cs_above(f_merge, n_merge, 0.20, alpha_k)) as cs_rollback_merge_rate,
+    -- anytime_with_control: the same threshold tests at the smaller share of alpha, and the control comparisons
+    -- (every phase after A-0 for the p95 and restores, B-0 and B-1 for merges)
+    bool_or(
+        (phase in ('A-1', 'A-2') and cs_above(gt_2500, n_save, 0.05, alpha_kc))
+        or (phase in ('A-1', 'A-2', 'B-1') and cs_above(gt_900, n_save, 0.05, alpha_kc))
+        or (phase in ('A-1', 'A-2', 'B-1') and cs_above(f_restore, n_restore, 0.005, alpha_kc))
+        or (phase = 'A-2'
+            and cs_above(f_session, n_session, least(1.05 * crash_baseline_upper, 0.999), alpha_kc / 2))
+        or (phase in ('B-0', 'B-1') and cs_above(f_merge, n_merge, 0.20, alpha_kc))
+    ) as cs_threshold_at_control_alpha,
+    bool_or(p95_worse(t_le_600, t_le_700, t_le_800, n_save, c_le_600, c_le_700, c_le_800, n_save_c, alpha_kc))
+        as ctl_rollback_p95,
+    bool_or(pairs_worse(d_t_restore, d_c_restore, alpha_kc)) as ctl_rollback_restore,
+    bool_or(phase in ('B-0', 'B-1') and pairs_worse(d_t_merge, d_c_merge, alpha_kc)) as ctl_rollback_merge
 from joined
 group by scenario, rollout, bucket;
 
@@ -253,6 +324,10 @@ with joined as (
         coalesce(sequential_rules.cs_rollback_restore, false) as cs_rollback_restore,
         coalesce(sequential_rules.cs_a2_rollback_crash_rate, false) as cs_a2_rollback_crash_rate,
         coalesce(sequential_rules.cs_rollback_merge_rate, false) as cs_rollback_merge_rate,
+        coalesce(sequential_rules.cs_threshold_at_control_alpha, false) as cs_threshold_at_control_alpha,
+        coalesce(sequential_rules.ctl_rollback_p95, false) as ctl_rollback_p95,
+        coalesce(sequential_rules.ctl_rollback_restore, false) as ctl_rollback_restore,
+        coalesce(sequential_rules.ctl_rollback_merge, false) as ctl_rollback_merge,
         burn_fires.is_burn_rate_fired
     from point_rules
     left join sequential_rules using (scenario, rollout, bucket)
@@ -290,6 +365,8 @@ select
     is_burn_rate_fired,
     cs_rollback_p95_2500 or cs_rollback_p95_critical or cs_rollback_restore or cs_a2_rollback_crash_rate
     or cs_rollback_merge_rate as is_anytime_fired,
+    cs_threshold_at_control_alpha or ctl_rollback_p95 or ctl_rollback_restore or ctl_rollback_merge
+        as is_anytime_with_control_fired,
     list_filter([
         case when a1_rollback_p95_1h then 'a1_rollback_p95_1h' end,
         case when a1_rollback_restore_24h then 'a1_rollback_restore_24h' end,
@@ -306,7 +383,13 @@ select
         case when cs_rollback_restore then 'cs_rollback_restore' end,
         case when cs_a2_rollback_crash_rate then 'cs_a2_rollback_crash_rate' end,
         case when cs_rollback_merge_rate then 'cs_rollback_merge_rate' end
-    ], lambda r: r is not null) as anytime_rules
+    ], lambda r: r is not null) as anytime_rules,
+    list_filter([
+        case when cs_threshold_at_control_alpha then 'cs_threshold' end,
+        case when ctl_rollback_p95 then 'ctl_rollback_p95' end,
+        case when ctl_rollback_restore then 'ctl_rollback_restore' end,
+        case when ctl_rollback_merge then 'ctl_rollback_merge' end
+    ], lambda r: r is not null) as anytime_with_control_rules
 from held;
 
 create or replace table first_rollbacks as
@@ -318,6 +401,10 @@ with policies as (
     from fires
     union all
     select scenario, rollout, bucket, regression_bucket, 'anytime', is_anytime_fired, anytime_rules
+    from fires
+    union all
+    select scenario, rollout, bucket, regression_bucket, 'anytime_with_control', is_anytime_with_control_fired,
+        anytime_with_control_rules
     from fires
     union all
     select scenario, rollout, bucket, regression_bucket, 'burn_rate', is_burn_rate_fired, ['burn_rate']

@@ -301,6 +301,9 @@ class Telemetry:
     columns: dict[str, dict] = field(default_factory=dict)  # event name -> {"index": positions, field: array}
     ids: bool = True
     id_prefix: str = ""
+    # per event type with a cohort (save, restore, merge): True where the event is the control cohort's; absent when
+    # the generator emits no cohorts (then no line carries the property: the output is the same as before it existed)
+    control: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.ts_ms.size)
@@ -316,10 +319,11 @@ class Telemetry:
 
     def _templates(self) -> dict[int, str]:
         bodies = {
-            SAVE: ',"feature":"autosave","duration_ms":%.1f,"retry_count":%d,"bytes":%d}',
-            RESTORE: ',"feature":"autosave","success":%s,"source":"%s","duration_ms":%.1f%s}',
+            SAVE: ',"feature":"autosave","duration_ms":%.1f,"retry_count":%d,"bytes":%d%s}',
+            RESTORE: ',"feature":"autosave","success":%s,"source":"%s","duration_ms":%.1f%s%s}',
             LOCK: ',"feature":"autosave","code":"%s","retryable":%s,"attempt":%d,"lease_id":"lease-%08x"}',
-            MERGE: ',"feature":"merge","precision":"%s","auto_accept_ratio":%.4f,"auto_accepted":%s,"hunk_count":%d}',
+            MERGE: (',"feature":"merge","precision":"%s","auto_accept_ratio":%.4f,"auto_accepted":%s,"hunk_count":%d'
+                    '%s}'),
             SESSION: ',"crashed":%s}',
             QA: ",%s}",
             BUG: ",%s}",
@@ -358,6 +362,14 @@ class Telemetry:
             yield a, b, out.tolist()
 
     def _fields(self, t: int, j0: int, j1: int) -> list[list]:
+        values = self._payload(t, j0, j1)
+        if t in (SAVE, RESTORE, MERGE):
+            cohort = np.array(["", ',"cohort":"treatment"', ',"cohort":"control"'], dtype=object)
+            marks = (1 + self.control[t][j0:j1].astype(np.int8)) if t in self.control else np.zeros(j1 - j0, int)
+            values.append(cohort[marks].tolist())
+        return values
+
+    def _payload(self, t: int, j0: int, j1: int) -> list[list]:
         col = self.columns[EVENTS[t]]
         tf = np.array(["false", "true"], dtype=object)
         if t == SAVE:
@@ -517,10 +529,17 @@ def generate(
     *,
     ids: bool = True,
     id_prefix: str | None = None,
+    control_share: float = 0.0,
 ) -> Telemetry:
-    """Generate `events` events (exactly) over `days` days from `start`; deterministic for a seed."""
+    """Generate `events` events (exactly) over `days` days from `start`; deterministic for a seed.
+
+    control_share > 0: each save, restore and merge is the control cohort's with that probability (a control group
+    running at the same time, `"cohort":"control"`, the others `"cohort":"treatment"`); the control's saves are
+    never regressed. The draws of every other field are the same as without it (the cohort has its own streams)."""
     if seed < 0:
         raise ValueError("seed must be ≥ 0")
+    if not 0.0 <= control_share < 1.0:
+        raise ValueError("control_share must be in [0, 1): the share of saves, restores and merges in the control")
     prefix = f"e-{seed}-" if id_prefix is None else id_prefix
     if not _ID_PREFIX_RE.match(prefix):
         raise ValueError("id_prefix: letters, digits and . _ : - only, at most 100 characters")
@@ -580,9 +599,13 @@ def generate(
     mu = np.full(p_.size, math.log(SAVE_MEDIAN_MS))
     sg = np.full(p_.size, SAVE_SIGMA)
     retry_p = np.full(p_.size, SAVE_RETRY_P)
+    control: dict[int, np.ndarray] = {}
+    if control_share > 0:
+        control = {t: _rng(seed, 14 + i).random(pos[t].size) < control_share for i, t in enumerate((SAVE, RESTORE,
+                                                                                                       MERGE))}
     if reg:
         t = ts_all[p_]
-        m = (t >= reg["start_ms"]) & (t < reg["end_ms"])
+        m = (t >= reg["start_ms"]) & (t < reg["end_ms"]) & ~control.get(SAVE, np.zeros(p_.size, bool))
         mu[m], sg[m], retry_p[m] = math.log(REGRESSION_MEDIAN_MS), REGRESSION_SIGMA, REGRESSION_RETRY_P
     dur = np.round(np.exp(mu + sg * z), 1)
     del z, mu, sg
@@ -645,7 +668,7 @@ def generate(
     columns[EVENTS[SESSION]] = {"index": p_, "crashed": crashed}
 
     return Telemetry(timeline=tl, seed=seed, ts_ms=ts_all, event=etype, phase=phase, offset=offset,
-                     columns=columns, ids=ids, id_prefix=prefix)
+                     columns=columns, ids=ids, id_prefix=prefix, control=control)
 
 
 # ------------------------------------------------------------------------------------------ CLI
@@ -672,6 +695,9 @@ def main(argv: list[str] | None = None) -> int:
     dest = ap.add_mutually_exclusive_group()
     dest.add_argument("--out", metavar="DIR", help="write the collector layout DIR/<feature>/<YYYY-MM-DD>.jsonl")
     dest.add_argument("--out-file", metavar="FILE", help="write one JSONL file ('-' for stdout)")
+    ap.add_argument("--control-share", type=float, default=0.0, metavar="F",
+                    help="emit a control cohort: this share of saves, restores and merges carry cohort=control (never "
+                         "regressed), the rest cohort=treatment; default 0: no cohort property at all")
     ap.add_argument("--no-ids", action="store_true", help="omit event_id (default: unique ids <prefix><n>)")
     ap.add_argument("--id-prefix", help="event_id prefix (default e-<seed>-)")
     ap.add_argument("--timeline", action="store_true",
@@ -682,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--seed must be ≥ 0")
     try:
         tel = generate(args.events, args.days, args.seed, args.start, args.regression,
-                       ids=not args.no_ids, id_prefix=args.id_prefix)
+                       ids=not args.no_ids, id_prefix=args.id_prefix, control_share=args.control_share)
     except ValueError as exc:
         ap.error(str(exc))
     to_stdout = not args.out and (not args.out_file or args.out_file == "-")

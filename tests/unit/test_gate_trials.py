@@ -98,9 +98,45 @@ def test_the_issues_figures_at_200_rollouts():
     for name in ("p95_+75%", "p95_+100%", "p95_flap_+100%"):
         assert rows[(name, "anytime")]["detection_rate"] == 1.0
     assert rows[("restore_-1pt", "anytime")]["detection_rate"] >= 0.9
+    # with the control comparison: still 5% on A/A, and every rollout the seed caught at +50% p95 and −1 pt restore
+    for name in ("aa", "aa_low_traffic"):
+        assert rows[(name, "anytime_with_control")]["false_rollback_rate"] <= 0.05
+    for name in ("p95_+50%", "restore_-1pt"):
+        assert rows[(name, "seed")]["detection_rate"] > 0.9
+        assert rows[(name, "anytime_with_control")]["seed_caught_missed"] == 0
 
 
 def test_burn_rate_windows_are_the_workbooks_over_30_days_and_shrink_with_the_phase():
     assert trials.burn_windows(30 * 24) == [(4, 1, 14.4), (24, 2, 6.0), (96, 8, 3.0), (288, 24, 1.0)]
     # a 60-hour phase: a twelfth, never below one evaluation
     assert trials.burn_windows(60) == [(1, 1, 14.4), (2, 1, 6.0), (8, 1, 3.0), (24, 2, 1.0)]
+
+
+@given(t_only=st.integers(0, 3000), c_only=st.integers(0, 3000), alpha=st.sampled_from([0.05, 0.05 / 21, 1e-4]))
+def test_the_sql_pairs_test_is_the_reference(con, t_only, c_only, alpha):
+    fired = con.execute("select pairs_worse($t, $c, $alpha)", {"t": t_only, "c": c_only, "alpha": alpha}).fetchone()[0]
+    assert fired == seq.pairs_worse(t_only, c_only, alpha)
+
+
+@given(n_t=st.integers(0, 20_000), n_c=st.integers(0, 20_000),
+       shares=st.lists(st.floats(0, 0.3), min_size=6, max_size=6), alpha=st.sampled_from([0.05, 0.05 / 21]))
+def test_the_sql_p95_comparison_is_the_reference(con, n_t, n_c, shares, alpha):
+    # above the 600/700/800 ms levels: counts that fall with the level, as they must
+    t_above = sorted((round(s * n_t) for s in shares[:3]), reverse=True)
+    c_above = sorted((round(s * n_c) for s in shares[3:]), reverse=True)
+    fired = con.execute(
+        "select p95_worse($nt - $t1, $nt - $t2, $nt - $t3, $nt, $nc - $c1, $nc - $c2, $nc - $c3, $nc, $alpha)",
+        {"nt": n_t, "nc": n_c, "t1": t_above[0], "t2": t_above[1], "t3": t_above[2],
+         "c1": c_above[0], "c2": c_above[1], "c3": c_above[2], "alpha": alpha}).fetchone()[0]
+    assert bool(fired) == seq.p95_worse(list(zip(t_above, [n_t] * 3)), list(zip(c_above, [n_c] * 3)), alpha)
+
+
+def test_the_control_cohort_pairs_are_consistent_with_the_cohorts_counts():
+    table = trials._draw(BY_NAME["restore_-1pt"], 30, 4).to_pydict()
+    for n_t, f_t, n_c, f_c, d_t, d_c in zip(*(table[k] for k in (
+            "n_restore", "f_restore", "n_restore_c", "f_restore_c", "d_t_restore", "d_c_restore"))):
+        assert 0 <= d_t <= f_t and 0 <= d_c <= f_c and d_t + d_c <= min(n_t, n_c)
+    # the treatment's bands nest inside its ≤ 900 ms count, the control's inside its saves
+    for row in zip(*(table[k] for k in ("t_le_600", "t_le_700", "t_le_800", "c_le_900", "c_le_600", "c_le_700",
+                                        "c_le_800", "n_save_c"))):
+        assert row[0] <= row[1] <= row[2] <= row[3] and row[4] <= row[5] <= row[6] <= row[7]

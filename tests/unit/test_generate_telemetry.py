@@ -407,3 +407,32 @@ def test_out_dir_collector_layout(tmp_path):
     # a second run replaces the files rather than appending to them
     subprocess.run([sys.executable, str(SCRIPT), *args, "--out", str(out)], check=True)
     assert sum(len(f.read_text().splitlines()) for f in files) == 8000
+
+
+# ------------------------------------------------------------------------------------------ control cohort
+
+
+def test_a_control_cohort_marks_saves_restores_and_merges_and_changes_nothing_else(validators):
+    tel = gt.generate(30_000, 3, 12, regression=True)
+    plain = _parse(tel)
+    both = _parse(gt.generate(30_000, 3, 12, regression=True, control_share=0.5))
+    window = tel.timeline["regression"]
+    cohorts, control_saves = Counter(), []
+    for p, c in zip(plain, both, strict=True):
+        assert not list(validators[c["event"]].iter_errors(c))
+        cohort = c.pop("cohort", None)
+        if p["event"] in ("autosave.save.completed", "autosave.restore.result", "merge.diff.apply"):
+            cohorts[cohort] += 1
+        else:
+            assert cohort is None
+        # a control save inside the regression window is drawn healthy (latency, retries); all else is the same line
+        if cohort == "control" and p["event"] == "autosave.save.completed" and (
+                window["start_ms"] <= _utc_ms(p["ts"]) < window["end_ms"]):
+            control_saves.append(c["duration_ms"])
+            c["duration_ms"], c["retry_count"] = p["duration_ms"], p["retry_count"]
+        assert c == p
+    assert set(cohorts) == {"treatment", "control"}
+    assert control_saves and float(np.percentile(control_saves, 95)) < 900   # the regression's p95 is ≈ 2990 ms
+    assert abs(cohorts["control"] / sum(cohorts.values()) - 0.5) < 0.03
+    with pytest.raises(ValueError, match="control_share"):
+        gt.generate(1000, 2, 4, control_share=1.0)
