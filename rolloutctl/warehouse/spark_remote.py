@@ -29,7 +29,7 @@ from rolloutctl.warehouse.spark_target import SparkTarget, credentials
 
 CONNECT_TIMEOUT = 10.0   # seconds to open a TCP connection to the endpoint
 FETCH_ROWS = 10_000      # rows per Thrift fetch
-LOCAL_TOPOLOGY = "make spark-cluster-start (scripts/spark_cluster.py start)"
+LOCAL_TOPOLOGY = "`make spark-cluster-start` (or `python scripts/spark_cluster.py start`)"
 
 _PRIMITIVES = {
     "string": pa.string(), "boolean": pa.bool_(), "tinyint": pa.int8(), "smallint": pa.int16(), "int": pa.int32(),
@@ -58,7 +58,7 @@ def check_reachable(target: SparkTarget, project_dir: Path | str) -> str:
         reason = exc.strerror or type(exc).__name__
         raise SparkUnreachable(
             f"the Spark SQL endpoint of target {target.name}, {endpoint(creds)}, does not answer ({reason}); start "
-            f"the local topology with `{LOCAL_TOPOLOGY}`, or point ROLLOUT_SPARK_HOST and ROLLOUT_SPARK_PORT at a "
+            f"the local topology with {LOCAL_TOPOLOGY}, or point ROLLOUT_SPARK_HOST and ROLLOUT_SPARK_PORT at a "
             f"running Spark Thrift Server. Nothing was built or written") from None
     return endpoint(creds)
 
