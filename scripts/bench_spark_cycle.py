@@ -115,7 +115,7 @@ def _machine(config: spark_cluster.Config) -> dict:
             "python": platform.python_version(), "duckdb": duckdb.__version__, "java": java[0] if java else "",
             "cluster": {"endpoint": config.endpoint, "worker_cores": config.worker_cores,
                         "executor_memory": config.executor_memory, "driver_memory": config.driver_memory,
-                        "dbt_threads": os.environ.get("ROLLOUT_SPARK_THREADS", "2")}}
+                        "dbt_threads": os.environ.get("ROLLOUT_SPARK_THREADS", "4")}}
 
 
 def main(argv: list[str] | None = None) -> int:
