@@ -3,7 +3,7 @@ read back over Thrift is typed again (spark_remote: exact timestamps, dates, dec
 The whole path, against a real Thrift Server, is tests/spark/test_cluster.py (make test-spark-cluster)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pyarrow as pa
@@ -46,7 +46,7 @@ def test_timestamps_cross_as_microseconds_and_come_back_in_utc():
     micros = 1_767_323_045_123_456          # 2026-01-02 03:04:05.123456 UTC
     assert spark_remote.select_expression("eval_at", "timestamp") == "unix_micros(`eval_at`) as `eval_at`"
     assert read("timestamp", [micros, None]) == [
-        datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc), None]
+        datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC), None]
 
 
 def test_dates_decimals_and_doubles_are_exact():
