@@ -35,11 +35,15 @@ class SparkTarget:
 
 
 def _outputs(project_dir: Path | str) -> tuple[dict, str | None]:
-    path = Path(project_dir) / "profiles.yml"
+    """The profile's outputs and default target; none when the file is missing or broken (dbt itself then reports
+    what is wrong with it, as for any target)."""
     try:
-        profile = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(PROFILE) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the dbt profile ({exc})") from None
+        profile = (yaml.safe_load((Path(project_dir) / "profiles.yml").read_text(encoding="utf-8")) or {})
+        profile = profile.get(PROFILE) or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return {}, None
+    if not isinstance(profile, dict):
+        return {}, None
     return profile.get("outputs") or {}, profile.get("target")
 
 

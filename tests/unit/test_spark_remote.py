@@ -70,3 +70,9 @@ def test_identifiers_are_backquoted_with_backquotes_doubled():
 def test_a_type_that_cannot_be_read_back_exactly_is_an_error_naming_it(spark_type):
     with pytest.raises(WarehouseError, match=spark_type.replace("<", ".").replace(">", ".")):
         spark_remote.arrow_type(spark_type)
+
+
+def test_a_missing_or_broken_profile_is_no_spark_target_and_left_to_dbt_to_report(tmp_path):
+    assert spark_target("spark_cluster", tmp_path) is None
+    (tmp_path / "profiles.yml").write_text("rollout: [unclosed\n")
+    assert spark_target("spark_cluster", tmp_path) is None
