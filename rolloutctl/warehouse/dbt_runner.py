@@ -28,8 +28,10 @@ from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
 from rolloutctl.core.layout import dbt_log_dir, dbt_target_dir, lake_dir
 from rolloutctl.warehouse import manifest_cache
 from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
+from rolloutctl.warehouse.spark_target import spark_target
 
 SPARK_TARGET = "spark"   # profiles.yml: dbt-spark, session method; sources are the Parquet lake (spark_lake.py)
+# (any output of `type: spark` is a Spark target, e.g. spark_cluster over Thrift: spark_target.spark_target)
 DUCKDB_ONLY = "tag:duckdb_only"   # dbt unit tests whose given/expected rows are DuckDB SQL: not run on Spark
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 # selectors.yml: what the operational cycle builds and tests. CYCLE_SELECTOR: every model and seed and the data tests
@@ -160,12 +162,14 @@ def run_dbt(
     home = Path(home).expanduser().resolve()
 
     command = list(args)
+    project_dir = str(Path(project_dir).resolve()) if project_dir else str(project_for(home))
+    spark = spark_target(target, project_dir)
     if selector:
         command += ["--selector", selector]
     if select:
         command += ["--select", *([select] if isinstance(select, str) else select)]
     exclude = [exclude] if isinstance(exclude, str) else list(exclude or [])
-    if target == SPARK_TARGET and command and command[0] in ("build", "test") and not selector:
+    if spark and command and command[0] in ("build", "test") and not selector:
         exclude.append(DUCKDB_ONLY)   # (the cycle's selector holds no unit test)
     if exclude:
         command += ["--exclude", *exclude]
@@ -177,8 +181,8 @@ def run_dbt(
     if not target_path:
         # the home's own (never the installed project's folder): dbt's parse of the other target would be thrown
         # away at each switch, so Spark's has a folder of its own
-        target_path = home / "spark" / "dbt-target" if target == SPARK_TARGET else dbt_target_dir(home)
-    project_dir = str(Path(project_dir).resolve()) if project_dir else str(project_for(home))
+        target_path = (dbt_target_dir(home) if not spark else home / "spark" / "dbt-target"
+                       if spark.name == SPARK_TARGET else home / "spark" / f"dbt-target-{spark.name}")
     # no anonymous usage statistics: a rollout gate does not phone home (and dbt's attempt costs a second offline)
     flags = ["--project-dir", project_dir, "--profiles-dir", project_dir, "--no-send-anonymous-usage-stats",
              "--target-path", str(target_path), *_log_flags(home)]
@@ -192,8 +196,8 @@ def run_dbt(
     deadline = time.monotonic() + lock_wait_seconds()
     environment = {"ROLLOUT_HOME": str(home),
                    "ROLLOUT_DATA_TEST_FROM": data_test_from.isoformat() if data_test_from else None}
-    if target == SPARK_TARGET:
-        _check_spark_installed()
+    if spark:
+        _check_spark_installed(spark.remote)
         environment["ROLLOUT_PARQUET_DIR"] = str(lake_dir(home))
     while True:
         # Creates the file and the raw tables on a fresh home; waits (up to ROLLOUT_LOCK_WAIT) while another
@@ -204,11 +208,11 @@ def run_dbt(
             try:
                 # dbt prints errors on stdout even when quiet: send them to stderr, so `--json` output stays clean.
                 with contextlib.redirect_stdout(sys.stderr):
-                    if target == SPARK_TARGET:   # the sources: views over the lake's folders (macros/lake_sources.sql)
+                    if spark:   # the sources: views over the lake's folders (macros/lake_sources.sql)
                         outcome = dbtRunner(callbacks=[listener]).invoke(
                             ["run-operation", "lake_sources", "--target", target] + flags)
-                    if target != SPARK_TARGET or outcome.success:
-                        manifest = _parsed_manifest(project_dir, target, flags, Path(target_path))
+                    if not spark or outcome.success:
+                        manifest = None if spark else _parsed_manifest(project_dir, target, flags, Path(target_path))
                         outcome = dbtRunner(manifest=manifest, callbacks=[listener]).invoke(command + flags)
             finally:
                 _release_duckdb()
@@ -264,14 +268,16 @@ def _log_flags(home: Path) -> list[str]:
     return ["--log-path", str(dbt_log_dir(home)), "--log-level-file", level]
 
 
-def _check_spark_installed() -> None:
-    """The Spark target needs PySpark and dbt-spark (the optional extra)."""
-    try:
-        import dbt.adapters.spark  # noqa: F401
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise ConfigError("the spark target needs PySpark and dbt-spark: pip install -e '.[spark]' "
-                          "(or make test-spark)") from None
+def _check_spark_installed(remote: bool = False) -> None:
+    """A Spark target needs dbt-spark (an optional extra): with PySpark for the session method, with PyHive for a
+    network one (its import is only probed: no Spark starts in this process)."""
+    import importlib.util
+
+    needed = ("dbt.adapters.spark", "pyhive", "thrift_sasl") if remote else ("dbt.adapters.spark", "pyspark")
+    if any(importlib.util.find_spec(module) is None for module in needed):
+        extra, make = ("spark-cluster", "make test-spark-cluster") if remote else ("spark", "make test-spark")
+        raise ConfigError(f"this Spark target needs {', '.join(needed[1:])} and dbt-spark: pip install -e "
+                          f"'.[{extra}]' (or {make})")
 
 
 def _result(command: list[str], seconds: float, outcome, listener: _ProgressListener) -> BuildResult:

@@ -1,5 +1,6 @@
 """Bring a home's warehouse up to date: the one sequence every build, gate cycle and replay relies on.
 
+    [spark over the network] spark_remote.check_reachable    its endpoint answers, or stop before writing anything
     governance_mirror.sync   the ledger and RCA files into governance.* (the gate models read them)
     [spark] spark_lake.publish_governance    those tables, and the last build's failures, into the Parquet lake
     test_failures.build_recording_failures   dbt build; failing data tests recorded, skipped models built anyway
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rolloutctl.warehouse import analyst_snapshot, governance_mirror, spark_lake, test_failures
-from rolloutctl.warehouse.dbt_runner import CYCLE_SELECTOR, SPARK_TARGET, BuildFailed, BuildResult
+from rolloutctl.warehouse import analyst_snapshot, governance_mirror, spark_lake, spark_remote, test_failures
+from rolloutctl.warehouse.dbt_project import project_for
+from rolloutctl.warehouse.dbt_runner import CYCLE_SELECTOR, BuildFailed, BuildResult
+from rolloutctl.warehouse.spark_target import spark_target
 
 
 def refresh(home: Path, *, check: bool = True, all_tests: bool = False, **dbt_options) -> BuildResult:
@@ -28,7 +31,10 @@ def refresh(home: Path, *, check: bool = True, all_tests: bool = False, **dbt_op
     leave usable marts (`test_failures.only_data_tests_failed`), on which the gate holds with reason
     `data_quality`; the snapshot is published whenever the marts are usable."""
     home = Path(home)
-    on_spark = dbt_options.get("target") == SPARK_TARGET
+    project_dir = dbt_options.get("project_dir") or project_for(home)
+    on_spark = spark_target(dbt_options.get("target"), project_dir)
+    if on_spark and on_spark.remote:
+        spark_remote.check_reachable(on_spark, project_dir)
     governance_mirror.sync(home)
     if on_spark:
         spark_lake.publish_governance(home)
@@ -37,8 +43,8 @@ def refresh(home: Path, *, check: bool = True, all_tests: bool = False, **dbt_op
     result = test_failures.build_recording_failures(home, **dbt_options)
     usable = result.success or test_failures.only_data_tests_failed(result)
     if on_spark and not any(f.resource_type == "run" for f in result.failures):
-        # the session's SparkSession is still up in this process: copy its marts before anything reads them
-        spark_lake.mirror_spark_marts(home)
+        # copy the marts before anything reads them (the session target: its SparkSession is still up here)
+        spark_lake.mirror_spark_marts(home, on_spark, project_dir)
     if usable:
         analyst_snapshot.publish(home)
     if check and not result.success:

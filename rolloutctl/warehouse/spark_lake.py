@@ -12,7 +12,8 @@ governance.<table> or quality.<table>, so that source() reads the same names on 
 
 The raw tables are written by `rolloutctl ingest --sink parquet` (ingest/parquet_sink.py); this module writes the
 governance and quality folders before each Spark run (publish_governance) and copies the marts Spark built back
-into the home's DuckDB warehouse after it (mirror_spark_marts).
+into the home's DuckDB warehouse after it (mirror_spark_marts: from the in-process session, or over the network
+through spark_remote). On a cluster the lake must be a path every executor reads (a shared mount, an object store).
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ import duckdb
 
 from ingest.warehouse import connect
 from rolloutctl.core.layout import lake_dir
-from rolloutctl.warehouse import governance_mirror, test_failures
+from rolloutctl.warehouse import governance_mirror, spark_remote, test_failures
+from rolloutctl.warehouse.dbt_project import project_for
+from rolloutctl.warehouse.spark_target import SparkTarget
 
 
 def write_table(con: duckdb.DuckDBPyConnection, query: str, folder: Path) -> None:
@@ -68,32 +71,48 @@ def publish_governance(home: Path, parquet_dir: Path | str | None = None) -> Pat
     return lake
 
 
-def mirror_spark_marts(home: Path) -> list[str]:
+def mirror_spark_marts(home: Path, target: SparkTarget | None = None, project_dir: Path | str | None = None
+                       ) -> list[str]:
     """Copy every table of the Spark target's `marts` schema into the home's DuckDB warehouse (replacing them), so
     that the gate, the report and the analysts' snapshot read the marts Spark built exactly as they read DuckDB's.
 
-    Runs in the process that ran dbt (the session method's SparkSession is still up); the marts are small (one row
-    per phase, grid time, metric and window at most), with the few staging views the CLI reads (STAGING_READ_BY_CLI).
+    The marts are small (one row per phase, grid time, metric and window at most), with the few staging views the
+    CLI reads (STAGING_READ_BY_CLI). On the session target they come from the SparkSession dbt ran in this process;
+    on a network target (a Thrift Server, a cluster) over a connection to it, as dbt connected (spark_remote), with
+    no Spark in this process. All are replaced in one DuckDB transaction: a failed read leaves the last copy whole.
     raw.* stays in the lake: what reads it from DuckDB (the audit's raw.events counts, the dashboard's event
     charts) sees the home's DuckDB raw tables, empty when the events were landed as Parquet only. Returns the
     relations copied."""
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.builder.getOrCreate()
-    marts = sorted(row.tableName for row in spark.sql("show tables in marts").collect() if not row.isTemporary)
-    relations = [("marts", name) for name in marts] + [("staging", name) for name in STAGING_READ_BY_CLI]
+    wanted = [("marts", None)] + [("staging", name) for name in STAGING_READ_BY_CLI]
+    if target is not None and target.remote:
+        rows = spark_remote.read_relations(target, project_dir or project_for(home), wanted)
+    else:
+        rows = _session_relations(wanted)
     con = connect(Path(home))
+    copied = []
     try:
         con.execute("create schema if not exists marts")
         con.execute("create schema if not exists staging")
         con.execute("begin transaction")
-        for schema, name in relations:
-            rows = spark.table(f"{schema}.`{name}`").toArrow()
-            con.register("spark_rows", rows)
-            # schema and name: constants of this module, or Spark's own table names in marts read from its catalog
+        for schema, name, table in rows:
+            con.register("spark_rows", table)
+            # schema: marts or staging, constants of this module; name: Spark's own table names, from its catalog
             con.execute(f'create or replace table {schema}."{name}" as select * from spark_rows')
             con.unregister("spark_rows")
+            copied.append(f"{schema}.{name}")
         con.execute("commit")
     finally:
         con.close()
-    return [f"{schema}.{name}" for schema, name in relations]
+    return copied
+
+
+def _session_relations(wanted: list[tuple[str, str | None]]):
+    """(schema, name, pyarrow Table) of each relation, from the session method's SparkSession in this process."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    for schema, name in wanted:
+        names = [name] if name else sorted(row.tableName for row in spark.sql(f"show tables in {schema}").collect()
+                                           if not row.isTemporary)
+        for table in names:
+            yield schema, table, spark.table(f"{schema}.`{table}`").toArrow()

@@ -27,7 +27,8 @@ from pathlib import Path
 from ingest.warehouse import connect
 from rolloutctl.core.timestamps import utc_now
 from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
-from rolloutctl.warehouse.dbt_runner import CYCLE_DATA_SELECTOR, CYCLE_SELECTOR, SPARK_TARGET, run_dbt
+from rolloutctl.warehouse.dbt_runner import CYCLE_DATA_SELECTOR, CYCLE_SELECTOR, run_dbt
+from rolloutctl.warehouse.spark_target import spark_target
 
 QUALITY_DDL = """
 create schema if not exists quality;
@@ -145,13 +146,14 @@ def build_recording_failures(home: Path, **dbt_options):
     scoped = bool(dbt_options.get("selector")) and not dbt_options.get("full_refresh")
     complete = not dbt_options.get("select")  # a selection of the caller's may leave tests out: checks nothing
     test_from, loaded_through, built_from = begin_test_scope(home, everything=not scoped)
-    definitions = definitions_hash(dbt_options.get("project_dir") or project_for(home), dbt_options.get("target"))
+    project_dir = dbt_options.get("project_dir") or project_for(home)
+    definitions = definitions_hash(project_dir, dbt_options.get("target"))
     if dbt_options.get("selector") == CYCLE_SELECTOR and built_from == definitions and not dbt_options.get(
             "full_refresh"):
         dbt_options["selector"] = CYCLE_DATA_SELECTOR      # the views and seeds are those of the last build
     # (the scope's SQL is DuckDB's: a Spark build tests every row)
-    result = run_dbt(home, check=False, data_test_from=test_from if dbt_options.get("target") != SPARK_TARGET
-                     else None, **dbt_options)
+    on_spark = spark_target(dbt_options.get("target"), project_dir) is not None
+    result = run_dbt(home, check=False, data_test_from=None if on_spark else test_from, **dbt_options)
     if complete and result.success:
         end_test_scope(home, loaded_through, definitions)
     if only_data_tests_failed(result):

@@ -151,6 +151,15 @@ ALLOWED = {
     ("rolloutctl/warehouse/spark_lake.py", "name"):
         "Spark's own table names in marts, read back from its catalog (show tables)",
     ("rolloutctl/warehouse/spark_lake.py", "schema"): "marts or staging, constants of the module",
+    ("rolloutctl/warehouse/spark_remote.py", "_quote(schema)"):
+        "marts or staging (spark_lake's constants), backquoted with backquotes doubled (Spark's identifier quoting)",
+    ("rolloutctl/warehouse/spark_remote.py", "_quote(name)"):
+        "a relation name of spark_lake's constants or Spark's own catalog (show tables), backquoted, escaped",
+    ("rolloutctl/warehouse/spark_remote.py", "_quote(table)"):
+        "a relation name of spark_lake's constants or Spark's own catalog (show tables), backquoted, escaped",
+    ("rolloutctl/warehouse/spark_remote.py", "select_expression(c, t)"):
+        "column names and types from Spark's own `describe`, the names backquoted and escaped, the types only "
+        "compared with constants (a fixed function of the type around the quoted name)",
     (SNAPSHOT, "_quoted(tmp)"):
         "a Parquet file this module names under the home's warehouse/, quotes escaped",
     (SNAPSHOT, "query"):

@@ -1,23 +1,22 @@
-"""The same dbt models on Spark (dbt-spark, session method, local PySpark) give DuckDB's results, row for row.
+"""The same dbt models on Spark give DuckDB's results, row for row: on the in-process session (dbt-spark's session
+method, local PySpark: `make test-spark`) and on a real topology (master, worker and Thrift Server in their own JVMs,
+dbt-spark's thrift method: `make test-spark-cluster`, ROLLOUT_SPARK_TARGET=spark_cluster).
 
 Generated telemetry with the A-2 save-latency regression (every metric has samples, every kind of rule fires or
 passes somewhere) is ingested twice: into a DuckDB warehouse (`rolloutctl ingest`) and as Parquet
-(`rolloutctl ingest --sink parquet`), the Spark target's sources. `rolloutctl gate` builds and decides on each
-(`--target spark` for the second, which copies Spark's marts into that home's DuckDB file after the build), then
-marts.metrics_windowed, marts.metric_status and marts.gate_decisions must be equal: every key, every value, floats
-within 1e-9 relative (DuckDB's quantile_cont and Spark's exact percentile may differ in the last bits of the
-interpolation), and the gate's decisions too.
+(`rolloutctl ingest --sink parquet`), the Spark target's sources (conftest.py). `rolloutctl gate` builds and decides
+on each (`--target <spark target>` for the second, which copies Spark's marts into that home's DuckDB file after the
+build: from the session, or over the Thrift connection), then marts.metrics_windowed, marts.metric_status and
+marts.gate_decisions must be equal: every key, every value, floats within 1e-9 relative (DuckDB's quantile_cont and
+Spark's exact percentile may differ in the last bits of the interpolation), and the gate's decisions too.
 
-Slow (a Spark build takes minutes on two cores): runs with ROLLOUT_SPARK_TESTS=1 and PySpark installed, which
-`make test-spark` arranges.
+Slow (a Spark build takes minutes on two cores): runs with ROLLOUT_SPARK_TESTS=1 and the Spark extra installed,
+which the make targets arrange.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -25,10 +24,6 @@ import pytest
 
 pytestmark = pytest.mark.skipif(os.environ.get("ROLLOUT_SPARK_TESTS") != "1",
                                 reason="Spark parity runs with ROLLOUT_SPARK_TESTS=1 (make test-spark)")
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [str(Path(sys.executable).with_name("rolloutctl"))]
-EVENTS, DAYS, SEED = 5000, 3, 7
 
 # (mart, key columns): the rows compared, in key order
 MARTS = {
@@ -38,35 +33,15 @@ MARTS = {
 }
 
 
-def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})},
-                            timeout=1800)
-    assert result.returncode in (0, 3, 4), f"{args}: exit {result.returncode}\n{result.stderr[-4000:]}"
-    return result
-
-
-@pytest.fixture(scope="module")
-def homes(tmp_path_factory):
-    """(duckdb home, spark home, the gate's JSON on each), both built from the same generated events."""
-    pytest.importorskip("pyspark")
-    base = tmp_path_factory.mktemp("parity")
-    logs = base / "logs"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_telemetry.py"), "--events", str(EVENTS),
-                    "--days", str(DAYS), "--seed", str(SEED), "--regression", "--out", str(logs)], check=True)
-    duck, spark = base / "duckdb-home", base / "spark-home"
-    run("--home", str(duck), "ingest", str(logs))
-    on_duckdb = json.loads(run("--home", str(duck), "gate", "--json", "--phase", "A-2").stdout)
-    run("--home", str(spark), "ingest", "--sink", "parquet", str(spark / "lake"), str(logs))
-    on_spark = json.loads(run("--home", str(spark), "gate", "--json", "--phase", "A-2", "--target", "spark").stdout)
-    return duck, spark, on_duckdb, on_spark
-
-
-def rows(home: Path, mart: str) -> tuple[list[str], list[tuple]]:
+def rows(home: Path, mart: str) -> tuple[list[str], list[tuple], list[tuple]]:
     keys = ", ".join(f'"{k}"' for k in MARTS[mart])
     con = duckdb.connect(str(home / "warehouse" / "rollout.duckdb"), read_only=True)
     try:
         cursor = con.execute(f"select * from marts.{mart} order by {keys}")  # mart and keys: constants above
-        return [d[0] for d in cursor.description], cursor.fetchall()
+        columns, values = [d[0] for d in cursor.description], cursor.fetchall()
+        types = con.execute("select column_name, data_type from information_schema.columns where table_schema = "
+                            "'marts' and table_name = ? order by ordinal_position", [mart]).fetchall()
+        return columns, values, types
     finally:
         con.close()
 
@@ -79,11 +54,12 @@ def same(a, b) -> bool:
 
 @pytest.mark.parametrize("mart", MARTS)
 def test_marts_are_equal_row_for_row(homes, mart):
-    duck, spark, _, _ = homes
-    duck_columns, duck_rows = rows(duck, mart)
-    spark_columns, spark_rows = rows(spark, mart)
+    duck, spark, *_ = homes
+    duck_columns, duck_rows, duck_types = rows(duck, mart)
+    spark_columns, spark_rows, spark_types = rows(spark, mart)
 
     assert spark_columns == duck_columns
+    assert spark_types == duck_types       # e.g. eval_at TIMESTAMP WITH TIME ZONE, value DOUBLE on both
     assert len(duck_rows) > 100 and len(spark_rows) == len(duck_rows)
     differences = [
         (dict(zip(duck_columns, d)), column, d[i], s[i])
@@ -95,7 +71,7 @@ def test_marts_are_equal_row_for_row(homes, mart):
 
 
 def test_the_data_exercises_every_metric_and_decision(homes):
-    duck, _, _, _ = homes
+    duck, *_ = homes
     con = duckdb.connect(str(duck / "warehouse" / "rollout.duckdb"), read_only=True)
     try:
         metrics_without_values = con.execute("""
@@ -113,7 +89,7 @@ def test_the_data_exercises_every_metric_and_decision(homes):
 
 
 def test_gate_on_spark_decides_as_on_duckdb(homes):
-    _, _, on_duckdb, on_spark = homes
+    _, _, on_duckdb, on_spark, _ = homes
     assert on_duckdb["eval_at"]
     for field in ("phase", "eval_at", "decision", "reason", "deciding_rule_ids"):
         assert on_spark[field] == on_duckdb[field], field
