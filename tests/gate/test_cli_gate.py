@@ -51,6 +51,16 @@ def test_exit_status_follows_the_decision(home, phase, at, decision, code):
     assert all(set(r) == RULE_KEYS for r in doc["rules"])
 
 
+def test_gate_every_prints_a_json_line_per_cycle_and_exits_with_the_last_ones_status(home):
+    result = run(home, "gate", "--every", "0s", "--cycles", "2", "--no-build", "--json")
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["cycle"] for line in lines] == [0, 1]
+    assert all(SPEC_KEYS <= set(line) for line in lines)
+    assert [(line["phase"], line["eval_at"], line["decision"]) for line in lines] == \
+        [("A-2", "2026-01-26T01:00:00Z", "hold")] * 2
+    assert result.exit_code == lines[1]["exit_code"] == 0
+
+
 def test_gate_json_writes_the_analyzer_output_and_report(home):
     result = run(home, "gate", "--no-build", "--json")
     assert result.exit_code == 0, result.output
