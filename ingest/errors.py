@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import re
+import sys
 from pathlib import Path
 
 
@@ -101,3 +102,17 @@ def from_duckdb_error(exc: Exception, path: Path | None = None) -> RolloutError:
     if advice:
         return RolloutError(f"{where}: {advice} ({first})")
     return RolloutError(f"DuckDB failed on {where}: {first}")
+
+
+def as_rollout_error(exc: BaseException) -> RolloutError | None:
+    """An error a user can act on, as a RolloutError: itself, an OSError (the machine, not the data: full disk,
+    read-only home, unreadable file) or a DuckDB error (e.g. the disk filled up under DuckDB); None for anything
+    else (a bug: its traceback should show)."""
+    if isinstance(exc, RolloutError):
+        return exc
+    if isinstance(exc, OSError):
+        return from_os_error(exc)
+    duckdb = sys.modules.get("duckdb")   # loaded only by the commands that open a warehouse
+    if duckdb is not None and isinstance(exc, duckdb.Error):
+        return from_duckdb_error(exc)
+    return None

@@ -33,21 +33,15 @@ class UserFacingError(click.ClickException):
 
 class RolloutGroup(click.Group):
     def invoke(self, ctx: click.Context):
-        from ingest.errors import RolloutError, from_duckdb_error, from_os_error
+        from ingest.errors import as_rollout_error
 
         try:
             return super().invoke(ctx)
-        except RolloutError as exc:
-            raise UserFacingError(str(exc), exc.exit_code) from None
-        except OSError as exc:          # the machine, not the data: full disk, read-only home, unreadable file
-            error = from_os_error(exc)
-            raise UserFacingError(str(error), error.exit_code) from None
         except Exception as exc:
-            duckdb = sys.modules.get("duckdb")   # loaded only by the commands that open a warehouse
-            if duckdb is not None and isinstance(exc, duckdb.Error):    # e.g. the disk filled up under DuckDB
-                error = from_duckdb_error(exc)
-                raise UserFacingError(str(error), error.exit_code) from None
-            raise
+            error = as_rollout_error(exc)
+            if error is None:
+                raise
+            raise UserFacingError(str(error), error.exit_code) from None
 
 
 @click.group(cls=RolloutGroup, context_settings=CONTEXT_SETTINGS)

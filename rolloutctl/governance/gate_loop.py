@@ -8,12 +8,11 @@ commands run in between as they do beside a cron job.
 """
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ingest.errors import from_duckdb_error, from_os_error
+from ingest.errors import as_rollout_error
 from rolloutctl.core.cadence import cadence
 from rolloutctl.core.errors import RolloutError, UsageError
 from rolloutctl.governance import actions
@@ -31,13 +30,8 @@ def gate_every(home: Path, interval: float, cycles: int | None = None, *,
             yield actions.gate(home, **gate_options)
         except UsageError:
             raise
-        except RolloutError as error:
-            yield error
-        except OSError as error:
-            yield from_os_error(error)
-        except Exception as error:
-            duckdb = sys.modules.get("duckdb")
-            if duckdb is not None and isinstance(error, duckdb.Error):
-                yield from_duckdb_error(error)
-            else:
+        except Exception as exc:
+            error = as_rollout_error(exc)
+            if error is None:
                 raise
+            yield error
