@@ -15,6 +15,7 @@ import click
 from rolloutctl import __version__
 from rolloutctl.cli import audit, backtest, build, config, dashboard, demo, flags, gate, report, simulate, telemetry
 from rolloutctl.cli.options import own_folder
+from rolloutctl.core import collector
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -78,6 +79,13 @@ for command in (telemetry.schema, telemetry.ingest, telemetry.collect, build.bui
 
 
 def main() -> None:
+    try:
+        _run()
+    finally:
+        collector.at_exit()
+
+
+def _run() -> None:
     try:
         cli.main(standalone_mode=False, prog_name="rolloutctl")
     except click.exceptions.Abort:

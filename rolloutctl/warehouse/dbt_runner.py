@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ingest.errors import ConfigError, RolloutError, WarehouseBusy
 from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
+from rolloutctl.core.collector import long_lived
 from rolloutctl.core.layout import dbt_log_dir, dbt_target_dir, lake_dir
 from rolloutctl.warehouse import manifest_cache
 from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
@@ -157,7 +158,7 @@ def run_dbt(
     Waits up to ROLLOUT_LOCK_WAIT seconds (default 30) while another process holds the warehouse file, then raises
     WarehouseBusy naming it.
     """
-    from dbt.cli.main import dbtRunner  # heavy import: only when a build runs
+    dbtRunner = _dbt_runner_class()
 
     home = Path(home).expanduser().resolve()
 
@@ -237,21 +238,31 @@ def _parsed_manifest(project_dir: str, target: str | None, flags: list[str], tar
     what costs) or when the parse fails (the command then parses itself and reports the error as usual)."""
     if target == SPARK_TARGET:
         return None
-    from dbt.cli.main import dbtRunner
-
     key = (project_dir, target or "", definitions_hash(project_dir, target))
     if key not in _MANIFESTS:
-        manifest = manifest_cache.load(target_path, key)
-        if manifest is None:
-            parsed = dbtRunner().invoke(["parse", *[f for f in flags if f != "--no-write-json"], "--no-write-json"])
-            if not parsed.success or parsed.result is None:
-                return None
-            manifest = parsed.result
-            manifest_cache.save(target_path, key, manifest)
+        with long_lived():    # kept for the process's life (core/collector.py)
+            manifest = manifest_cache.load(target_path, key)
+            if manifest is None:
+                parsed = _dbt_runner_class()().invoke(
+                    ["parse", *[f for f in flags if f != "--no-write-json"], "--no-write-json"])
+                if not parsed.success or parsed.result is None:
+                    return None
+                manifest = parsed.result
+                manifest_cache.save(target_path, key, manifest)
         while len(_MANIFESTS) >= _MANIFESTS_KEPT:
             _MANIFESTS.pop(next(iter(_MANIFESTS)))
         _MANIFESTS[key] = manifest
     return _MANIFESTS[key]
+
+
+def _dbt_runner_class():
+    """dbt's dbtRunner. Its import is heavy (about 1.3 s here): only when a build runs, and the first time as
+    long-lived objects (core/collector.py)."""
+    if "dbt.cli.main" not in sys.modules:
+        with long_lived():
+            import dbt.cli.main  # noqa: F401
+    from dbt.cli.main import dbtRunner
+    return dbtRunner
 
 
 def _check_threads() -> None:
