@@ -158,9 +158,10 @@ def read_ledger(home: Path) -> list[dict]:
 
 
 def load_chart_data(con, home: Path, *, phase: str | None = None, start: datetime | None = None,
-                    end: datetime | None = None) -> ChartData:
+                    end: datetime | None = None, metrics: bool = True) -> ChartData:
     """Read what the charts draw: metric rows with `start < eval_at <= end` (all when None), of `phase` (all when
-    None), the thresholds, the gate's decisions and the ledger."""
+    None), the thresholds, the gate's decisions and the ledger. metrics=False: only the decisions and the ledger
+    (what the phase timeline draws)."""
     if phase is not None and phase not in PHASES:
         raise UsageError(f"unknown phase {phase!r}: expected one of {', '.join(PHASES)}")
     data = ChartData(start=start, end=end, ledger=read_ledger(home))
@@ -176,6 +177,21 @@ def load_chart_data(con, home: Path, *, phase: str | None = None, start: datetim
     if end is not None:
         filters.append("m.eval_at <= ?")
         params.append(end)
+    if metrics:
+        _read_metrics(con, data, filters, params)
+    if has_table(con, "marts", "gate_decisions"):
+        filters_d = [f.replace("m.", "d.") for f in filters]
+        where_d = ("where " + " and ".join(filters_d)) if filters_d else ""
+        data.decisions = [
+            {"phase": p, "eval_at": iso(t), "decision": d}
+            for p, t, d in con.execute(
+                f"select d.phase, d.eval_at, d.decision from marts.gate_decisions as d {where_d} "
+                f"order by d.phase, d.eval_at", params).fetchall()]
+    return data
+
+
+def _read_metrics(con, data: ChartData, filters: list[str], params: list) -> None:
+    """The SLO charts' metric rows (with their status) and levels."""
     wanted = " or ".join(f"(m.metric = '{c.metric}' and m.dimension = '{c.dimension}')" for c in SLO_CHARTS)
     where = " and ".join([f"({wanted})", *filters])
     with_status = has_table(con, "marts", "metric_status")
@@ -195,15 +211,6 @@ def load_chart_data(con, home: Path, *, phase: str | None = None, start: datetim
         r["sample_count"] = int(r["sample_count"] or 0)
     data.metrics = rows
     _read_levels(con, data, with_status)
-    if has_table(con, "marts", "gate_decisions"):
-        filters_d = [f.replace("m.", "d.") for f in filters]
-        where_d = ("where " + " and ".join(filters_d)) if filters_d else ""
-        data.decisions = [
-            {"phase": p, "eval_at": iso(t), "decision": d}
-            for p, t, d in con.execute(
-                f"select d.phase, d.eval_at, d.decision from marts.gate_decisions as d {where_d} "
-                f"order by d.phase, d.eval_at", params).fetchall()]
-    return data
 
 
 def _read_levels(con, data: ChartData, with_status: bool) -> None:
@@ -568,7 +575,10 @@ def render_report_charts(home: Path, date: Date | str, *, phase: str | None = No
         con, _ = open_warehouse(home)
     try:
         data = load_chart_data(con, home, phase=phase, start=start, end=end)
-        history = load_chart_data(con, home, end=end) if phase is None else None
+        # the whole rollout's timeline: its decisions, not its metric rows (those grow with history), unless there
+        # are no gate marts to draw it from (timeline_spec then draws each phase's grid from the metrics)
+        history = load_chart_data(con, home, end=end, metrics=not has_table(con, "marts", "gate_decisions")
+                                  ) if phase is None else None
     finally:
         if own:
             con.close()
