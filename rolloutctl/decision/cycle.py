@@ -3,6 +3,7 @@ write the analyzer output and the daily report for it."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from rolloutctl.decision.verdict import (
 )
 from rolloutctl.governance import ledger
 from rolloutctl.verification import replay
+from rolloutctl.warehouse import analyst_snapshot
 from rolloutctl.warehouse.test_failures import only_data_tests_failed
 
 
@@ -60,23 +62,32 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
         from rolloutctl.warehouse.dbt_runner import BuildFailed
         from rolloutctl.warehouse.refresh import refresh
 
-        result = refresh(home, check=False, target=target)
+        result = refresh(home, check=False, target=target, publish=False)
         if not (result.success or only_data_tests_failed(result)):   # failing data tests: hold, below
             raise BuildFailed(result)
+    entered_at = entered.effective_at if entered else None
     con = connect(home, read_only=True)
+    # the analysts' snapshot of the new build (refresh publishes it otherwise), written from another thread while
+    # this one reads the decision and draws the charts: DuckDB and vl-convert work outside the GIL, on both cores
+    background = ThreadPoolExecutor(max_workers=1) if rebuild else None
+    snapshot = background.submit(analyst_snapshot.publish, home, con.cursor()) if background else None
     try:
-        ev = read_evaluation(con, phase, at, not_before=entered.effective_at if entered else None)
-        entered_at = entered.effective_at if entered else None
-        if not (write and ev.eval_at):
-            return GateRun(ev, current, None, None, None, entered_at)
-        doc = analyzer_output(con, ev)
-        prov = replay.provenance(con, home, ev)
-        doc.update(prov or {})
-        incidents = recent_incidents(con, ev)
-        budget = read_error_budget(con, ev.phase, ev.eval_at)
-        charts = render_report_charts(home, ev.day, con=con)
+        ev = read_evaluation(con, phase, at, not_before=entered_at)
+        if write and ev.eval_at:
+            doc = analyzer_output(con, ev)
+            prov = replay.provenance(con, home, ev)
+            doc.update(prov or {})
+            incidents = recent_incidents(con, ev)
+            budget = read_error_budget(con, ev.phase, ev.eval_at)
+            charts = render_report_charts(home, ev.day, con=con)
     finally:
+        if background:
+            background.shutdown(wait=True)
         con.close()
+    if snapshot:
+        snapshot.result()     # a failed publish fails the cycle, as it fails a build
+    if not (write and ev.eval_at):
+        return GateRun(ev, current, None, None, None, entered_at)
     rel = metrics_relpath(ev.day)
     atomic_write_text(home / rel, format_analyzer_output(doc))
     report = write_report(home, ev, doc, incidents, str(rel), charts, budget=budget)

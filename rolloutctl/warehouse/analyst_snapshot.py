@@ -33,16 +33,21 @@ LEFT_OUT_SCHEMAS = ("staging",)                  # its tables: the typed events 
 LEFT_OUT_TABLES = {("quality", "data_test_scope")}
 
 
-def publish(home: Path) -> Path:
-    """Write the new loads' raw rows as Parquet, then swap in a new snapshot file referencing them."""
+def publish(home: Path, con: duckdb.DuckDBPyConnection | None = None) -> Path:
+    """Write the new loads' raw rows as Parquet, then swap in a new snapshot file referencing them.
+
+    Publishing only reads the warehouse: through `con` when given (a read-only connection of its own, e.g. a cursor
+    of the caller's, so that the caller reads the same warehouse from another thread meanwhile; closed when done),
+    else through a read-only connection it opens. Either holds the file against writers (DuckDB's lock), so no
+    ingest run is under way."""
     home = Path(home)
     target = analytics_file(home)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    con = connect(home, create=False)
+    con = con or connect(home, read_only=True)
     try:
         files = {table: _export_loads(con, analytics_history_dir(home) / table, table) for table in HISTORY_TABLES}
-        con.execute("attach ? as snapshot", [str(tmp)])
+        con.execute("attach ? as snapshot (read_only false)", [str(tmp)])
         try:
             _copy_tables(con, files)
         finally:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rolloutctl.warehouse import analyst_snapshot, governance_mirror, spark_lake, spark_remote, test_failures
+from rolloutctl.warehouse import analyst_snapshot, governance_mirror, test_failures
 from rolloutctl.warehouse.dbt_project import project_for
 from rolloutctl.warehouse.dbt_runner import CYCLE_SELECTOR, BuildFailed, BuildResult
 from rolloutctl.warehouse.spark_target import spark_target
 
 
-def refresh(home: Path, *, check: bool = True, all_tests: bool = False, **dbt_options) -> BuildResult:
+def refresh(home: Path, *, check: bool = True, all_tests: bool = False, publish: bool = True,
+            **dbt_options) -> BuildResult:
     """Run the sequence above (dbt_options: full_refresh, select, target, progress, target_path, …); return dbt's
     BuildResult.
 
@@ -29,10 +30,13 @@ def refresh(home: Path, *, check: bool = True, all_tests: bool = False, **dbt_op
 
     With check, raise BuildFailed when anything failed. Without it the caller decides: failing data tests alone
     leave usable marts (`test_failures.only_data_tests_failed`), on which the gate holds with reason
-    `data_quality`; the snapshot is published whenever the marts are usable."""
+    `data_quality`; the snapshot is published whenever the marts are usable (publish=False: the caller publishes,
+    as a gate cycle does while it reads its decision)."""
     home = Path(home)
     project_dir = dbt_options.get("project_dir") or project_for(home)
     on_spark = spark_target(dbt_options.get("target"), project_dir)
+    if on_spark:     # Spark's modules pull in pyarrow: a DuckDB cycle does without them (0.1 s)
+        from rolloutctl.warehouse import spark_lake, spark_remote
     if on_spark and on_spark.remote:
         spark_remote.check_reachable(on_spark, project_dir)
     governance_mirror.sync(home)
@@ -45,7 +49,7 @@ def refresh(home: Path, *, check: bool = True, all_tests: bool = False, **dbt_op
     if on_spark and not any(f.resource_type == "run" for f in result.failures):
         # copy the marts before anything reads them (the session target: its SparkSession is still up here)
         spark_lake.mirror_spark_marts(home, on_spark, project_dir)
-    if usable:
+    if usable and publish:
         analyst_snapshot.publish(home)
     if check and not result.success:
         raise BuildFailed(result)
