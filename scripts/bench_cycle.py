@@ -11,6 +11,8 @@ compare before and after in one run), each command a whole `python -m rolloutctl
   full         `rolloutctl build --full-refresh --json`: every model from scratch (and the tests that build runs),
                --repeat times, each on a fresh copy of the home
   all_tests    `rolloutctl build --all-tests --json` right after the last, when the checkout has that option
+  full_all_tests  `rolloutctl build --full-refresh --all-tests --json` on a fresh copy: every model, unit test and
+               data test from scratch (what every `rolloutctl build` ran when issue 12 was filed), once
   build        the next quarter hour ingested (not timed), then `rolloutctl build --json` (incremental), --repeat
                times
   gate         the next quarter hour ingested (not timed), then `rolloutctl gate --json` (build + decision + files),
@@ -108,6 +110,13 @@ def _measure(code: Path, pristine: Path, cycle_files: list[Path], home: Path, re
     if "--all-tests" in _run(code, ["-m", "rolloutctl", "build", "--help"])["stdout"]:
         runs["all_tests"] = [_cli(code, home, "build", "--all-tests", "--json", ok=(0, 1))]
         print(f"  all tests {runs['all_tests'][0]['seconds']:.1f}s", file=sys.stderr)
+        # the issue's own reference: a build from scratch that also runs every unit and data test, as every
+        # `rolloutctl build` did when the issue was filed
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(pristine, home)
+        os.sync()
+        runs["full_all_tests"] = [_cli(code, home, "build", "--full-refresh", "--all-tests", "--json", ok=(0, 1))]
+        print(f"  full with all tests {runs['full_all_tests'][0]['seconds']:.1f}s", file=sys.stderr)
     quarters = iter(cycle_files)
     for command, ok in (("build", (0, 1)), ("gate", (0, 3, 4))):
         for _ in range(repeat):
@@ -132,6 +141,9 @@ def _measure(code: Path, pristine: Path, cycle_files: list[Path], home: Path, re
         "warehouse_bytes": sizes,
         "ratios": {k: round(medians[k] / medians["full"], 3) for k in ("build", "gate", "resident")
                    if k in medians},
+        "ratios_to_full_all_tests": {k: round(medians[k] / medians["full_all_tests"], 3)
+                                     for k in ("build", "gate", "resident")
+                                     if k in medians and "full_all_tests" in medians},
     }
 
 
@@ -164,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{code}: full {med['full']:.1f}s  build {med['build']:.1f}s ({ratio['build']:.2f}x)  "
               f"gate {med['gate']:.1f}s ({ratio['gate']:.2f}x)  "
               + (f"resident gate cycle {med['resident']:.1f}s ({ratio['resident']:.2f}x)  " if "resident" in med else "")
+              + (f"[to the full build with all tests, {med['full_all_tests']:.1f}s: "
+                 + ", ".join(f"{k} {v:.2f}x" for k, v in m["ratios_to_full_all_tests"].items()) + "]  "
+                 if "full_all_tests" in med else "")
               + f"publish {m['runs']['publish'][0]['publish_seconds']:.2f}s"
               f"  (medians of {args.repeat})")
     print(f"written to {args.out}")

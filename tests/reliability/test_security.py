@@ -137,6 +137,7 @@ ALLOWED = {
     ("rolloutctl/decision/charts.py", "c.metric"): "SLO_CHARTS, a constant of the module",
     ("rolloutctl/decision/charts.py", "c.dimension"): "SLO_CHARTS, a constant of the module",
     ("rolloutctl/decision/charts.py", "f.replace('m.', 'd.')"): "the constant filters above (text with ? placeholders)",
+    ("rolloutctl/decision/charts.py", "filters"): "load_chart_data's constant filters (text with ? placeholders)",
     ("rolloutctl/decision/dashboard.py", "sql"): "_rows' own parameter: its callers are scanned (SQL_HELPERS)",
     ("rolloutctl/decision/verdict.py", "sql"): "_query's own parameter: its callers are scanned (SQL_HELPERS)",
     ("rolloutctl/verification/scratch.py", "table"): "loop over a constant tuple of raw/governance table names",
