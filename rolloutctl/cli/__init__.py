@@ -15,7 +15,7 @@ import click
 from rolloutctl import __version__
 from rolloutctl.cli import audit, backtest, build, config, dashboard, demo, flags, gate, report, simulate, telemetry
 from rolloutctl.cli.options import own_folder
-from rolloutctl.core import collector
+from rolloutctl.core import garbage_collection
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -82,7 +82,7 @@ def main() -> None:
     try:
         _run()
     finally:
-        collector.at_exit()
+        garbage_collection.at_exit()
 
 
 def _run() -> None:

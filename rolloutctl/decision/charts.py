@@ -583,7 +583,7 @@ def render_report_charts(home: Path, date: Date | str, *, phase: str | None = No
         if own:
             con.close()
     specs = report_specs(data, history or data, day, phase)
-    with ThreadPoolExecutor(max_workers=len(specs)) as pool:   # vl-convert renders outside the GIL
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:   # the renders overlap in part (BENCHMARKS.md, run 5)
         svgs = dict(zip(specs, pool.map(to_svg, specs.values())))
     paths = {}
     for name, svg in svgs.items():

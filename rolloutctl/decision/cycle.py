@@ -68,7 +68,7 @@ def evaluate(home: Path, *, phase: str | None = None, at: datetime | None = None
     entered_at = entered.effective_at if entered else None
     con = connect(home, read_only=True)
     # the analysts' snapshot of the new build (refresh publishes it otherwise), written from another thread while
-    # this one reads the decision and draws the charts: DuckDB and vl-convert work outside the GIL, on both cores
+    # this one reads the decision and draws the charts: DuckDB copies outside the GIL, on the other core
     background = ThreadPoolExecutor(max_workers=1) if rebuild else None
     snapshot = background.submit(analyst_snapshot.publish, home, con.cursor()) if background else None
     try:

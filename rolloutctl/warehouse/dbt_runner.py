@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ingest.errors import ConfigError, RolloutError, WarehouseBusy
 from ingest.warehouse import connect, lock_wait_seconds, warehouse_path
-from rolloutctl.core.collector import long_lived
+from rolloutctl.core.garbage_collection import long_lived
 from rolloutctl.core.layout import dbt_log_dir, dbt_target_dir, lake_dir
 from rolloutctl.warehouse import manifest_cache
 from rolloutctl.warehouse.dbt_project import definitions_hash, project_for
@@ -240,7 +240,7 @@ def _parsed_manifest(project_dir: str, target: str | None, flags: list[str], tar
         return None
     key = (project_dir, target or "", definitions_hash(project_dir, target))
     if key not in _MANIFESTS:
-        with long_lived():    # kept for the process's life (core/collector.py)
+        with long_lived():    # kept for the process's life (core/garbage_collection.py)
             manifest = manifest_cache.load(target_path, key)
             if manifest is None:
                 parsed = _dbt_runner_class()().invoke(
@@ -257,7 +257,7 @@ def _parsed_manifest(project_dir: str, target: str | None, flags: list[str], tar
 
 def _dbt_runner_class():
     """dbt's dbtRunner. Its import is heavy (about 1.3 s here): only when a build runs, and the first time as
-    long-lived objects (core/collector.py)."""
+    long-lived objects (core/garbage_collection.py)."""
     if "dbt.cli.main" not in sys.modules:
         with long_lived():
             import dbt.cli.main  # noqa: F401

@@ -77,3 +77,16 @@ def test_the_loader_does_not_depend_on_the_cli_or_the_gate():
     offenders = sorted(f"{m} -> {t}" for m, targets in graph.items() if m.startswith("ingest")
                        for t in targets if t.startswith("rolloutctl") and t != "rolloutctl.core.layout")
     assert offenders == []
+
+
+def test_no_two_test_files_share_a_name():
+    """The test folders are not packages: pytest imports each test file by its bare name, and so does a spawned
+    process unpickling a test's function (tests/ingest/test_collector.py's pool). Two files of one name make the
+    second import the first, and that pool waits forever for workers that cannot find their function."""
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if path.name in seen:
+            clashes.append(f"{seen[path.name].relative_to(ROOT)} and {path.relative_to(ROOT)}")
+        seen.setdefault(path.name, path)
+    assert not clashes, "test files sharing a name: " + "; ".join(clashes)

@@ -1,10 +1,10 @@
-"""core/collector.py: objects loaded once are frozen out of the collector's passes; the collector's state is kept."""
+"""core/garbage_collection.py: what is loaded once is frozen out of the collector's passes; its state is kept."""
 import gc
 import weakref
 
 import pytest
 
-from rolloutctl.core import collector
+from rolloutctl.core import garbage_collection
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +22,7 @@ class _Node:
 def test_long_lived_pauses_the_collector_then_freezes_what_it_made():
     gc.unfreeze()
     before = gc.get_freeze_count()
-    with collector.long_lived():
+    with garbage_collection.long_lived():
         assert not gc.isenabled()
         kept = [_Node() for _ in range(1000)]
     assert gc.isenabled()
@@ -32,7 +32,7 @@ def test_long_lived_pauses_the_collector_then_freezes_what_it_made():
 
 def test_long_lived_leaves_a_disabled_collector_disabled_and_freezes_on_error():
     gc.disable()
-    with pytest.raises(RuntimeError), collector.long_lived():
+    with pytest.raises(RuntimeError), garbage_collection.long_lived():
         raise RuntimeError("a failed parse")
     assert not gc.isenabled()
     assert gc.get_freeze_count() > 0
@@ -40,7 +40,7 @@ def test_long_lived_leaves_a_disabled_collector_disabled_and_freezes_on_error():
 
 def test_frozen_objects_are_left_alone_and_young_garbage_is_still_collected():
     gc.unfreeze()
-    with collector.long_lived():
+    with garbage_collection.long_lived():
         frozen = _Node()
     frozen_ref = weakref.ref(frozen)
     young = _Node()
@@ -56,6 +56,6 @@ def test_frozen_objects_are_left_alone_and_young_garbage_is_still_collected():
 
 def test_at_exit_freezes_everything():
     gc.unfreeze()
-    collector.at_exit()
+    garbage_collection.at_exit()
     assert gc.get_freeze_count() > 0
     assert gc.get_count() == (0, 0, 0)
