@@ -240,7 +240,7 @@ def _parsed_manifest(project_dir: str, target: str | None, flags: list[str], tar
         return None
     key = (project_dir, target or "", definitions_hash(project_dir, target))
     if key not in _MANIFESTS:
-        with long_lived():    # kept for the process's life (core/garbage_collection.py)
+        with long_lived("dbt project"):    # the process's first project: usually its only one
             manifest = manifest_cache.load(target_path, key)
             if manifest is None:
                 parsed = _dbt_runner_class()().invoke(
@@ -259,7 +259,7 @@ def _dbt_runner_class():
     """dbt's dbtRunner. Its import is heavy (about 1.3 s here): only when a build runs, and the first time as
     long-lived objects (core/garbage_collection.py)."""
     if "dbt.cli.main" not in sys.modules:
-        with long_lived():
+        with long_lived("dbt modules"):
             import dbt.cli.main  # noqa: F401
     from dbt.cli.main import dbtRunner
     return dbtRunner

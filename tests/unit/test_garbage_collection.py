@@ -8,7 +8,8 @@ from rolloutctl.core import garbage_collection
 
 
 @pytest.fixture(autouse=True)
-def _unfrozen():
+def _unfrozen(monkeypatch):
+    monkeypatch.setattr(garbage_collection, "_FROZEN", set())
     yield
     gc.unfreeze()
     gc.enable()
@@ -22,7 +23,7 @@ class _Node:
 def test_long_lived_pauses_the_collector_then_freezes_what_it_made():
     gc.unfreeze()
     before = gc.get_freeze_count()
-    with garbage_collection.long_lived():
+    with garbage_collection.long_lived("a"):
         assert not gc.isenabled()
         kept = [_Node() for _ in range(1000)]
     assert gc.isenabled()
@@ -32,7 +33,7 @@ def test_long_lived_pauses_the_collector_then_freezes_what_it_made():
 
 def test_long_lived_leaves_a_disabled_collector_disabled_and_freezes_on_error():
     gc.disable()
-    with pytest.raises(RuntimeError), garbage_collection.long_lived():
+    with pytest.raises(RuntimeError), garbage_collection.long_lived("a"):
         raise RuntimeError("a failed parse")
     assert not gc.isenabled()
     assert gc.get_freeze_count() > 0
@@ -40,7 +41,7 @@ def test_long_lived_leaves_a_disabled_collector_disabled_and_freezes_on_error():
 
 def test_frozen_objects_are_left_alone_and_young_garbage_is_still_collected():
     gc.unfreeze()
-    with garbage_collection.long_lived():
+    with garbage_collection.long_lived("a"):
         frozen = _Node()
     frozen_ref = weakref.ref(frozen)
     young = _Node()
@@ -52,6 +53,21 @@ def test_frozen_objects_are_left_alone_and_young_garbage_is_still_collected():
     gc.unfreeze()
     gc.collect()
     assert frozen_ref() is None
+
+
+def test_only_the_first_block_of_a_kind_freezes():
+    with garbage_collection.long_lived("dbt project"):
+        pass
+    gc.unfreeze()
+    with garbage_collection.long_lived("dbt project"):   # another project, e.g. a backtest's scratch copy
+        assert gc.isenabled()
+        dropped = _Node()
+    dropped_ref = weakref.ref(dropped)
+    del dropped
+    gc.collect()
+    assert dropped_ref() is None        # not frozen: collected once dropped
+    with garbage_collection.long_lived("dbt modules"):  # another kind: frozen the first time
+        assert not gc.isenabled()
 
 
 def test_at_exit_freezes_everything():
