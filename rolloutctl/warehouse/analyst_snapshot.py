@@ -122,9 +122,22 @@ def _copy_tables(con, files: dict[str, list[Path]]) -> None:
                     f"select * from {_ident(schema)}.{_ident(name)}")
     for name, paths in files.items():
         listed = ", ".join(f"'{_quoted(p.resolve())}'" for p in paths)
-        con.execute(f"create view snapshot.raw.{_ident(name)} as "
-                    f"select * from read_parquet([{listed}], union_by_name = true)")
+        union = "" if _one_schema(con, name, paths[0]) else ", union_by_name = true"
+        con.execute(f"create view snapshot.raw.{_ident(name)} as select * from read_parquet([{listed}]{union})")
     _copy_views(con)
+
+
+def _one_schema(con, table: str, schema_file: Path) -> bool:
+    """Whether every file of `table` has its columns: the table's columns are those its schema file, the first file
+    ever written, was written with (each file is `select *` of the table). Then the view binds on its first file;
+    union_by_name would read every file's footer each time a view over it is created (the staging views: 37 of
+    them), a publish growing with the number of loads (0.25 s at 98 loads)."""
+    written = [column[0] for column in con.execute("select * from read_parquet(?) limit 0",
+                                                   [str(schema_file)]).description]
+    current = [row[0] for row in con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() and schema_name = 'raw' "
+        "and table_name = ? order by column_index", [table]).fetchall()]
+    return written == current
 
 
 def _copy_views(con) -> None:

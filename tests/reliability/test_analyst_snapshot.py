@@ -102,3 +102,35 @@ def test_a_snapshot_with_no_load_yet_has_the_raw_tables(tmp_path):
         assert "payload" in [r[0] for r in con.execute("describe raw.events").fetchall()]
     finally:
         con.close()
+
+
+def _events_view(home: Path) -> str:
+    con = duckdb.connect(str(analytics_file(home)), read_only=True)
+    try:
+        return con.execute("select sql from duckdb_views() where schema_name = 'raw' and view_name = 'events'"
+                           ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_the_raw_view_binds_on_its_first_file_unless_the_columns_changed(tmp_path):
+    home = tmp_path / "home"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for day in range(3):
+        ingest(home, [_events_file(logs / f"day{day}.jsonl", day * 10, 10)])
+        publish_snapshot(home)
+    # every file has the table's columns: no union_by_name, which reads every file's footer at each view's creation
+    assert "union_by_name" not in _events_view(home)
+    # files written with other columns (a raw table that changed since the first publish): read by name
+    schema_file = analytics_history_dir(home) / "events" / "_schema.parquet"
+    con = duckdb.connect()
+    con.execute(f"copy (select *, 1 as retired_column from read_parquet('{schema_file}')) to '{schema_file}' "
+                "(format parquet)")
+    con.close()
+    ingest(home, [_events_file(logs / "day3.jsonl", 30, 10)])
+    publish_snapshot(home)
+    assert "union_by_name" in _events_view(home)
+    con = duckdb.connect(str(analytics_file(home)), read_only=True)
+    assert con.execute("select count(*), count(distinct event_id) from raw.events").fetchone() == (40, 40)
+    con.close()
