@@ -258,10 +258,8 @@ def _parsed_manifest(project_dir: str, target: str | None, flags: list[str], tar
 def _dbt_runner_class():
     """dbt's dbtRunner. Its import is heavy (about 1.3 s here): only when a build runs, and the first time as
     long-lived objects (core/garbage_collection.py)."""
-    if "dbt.cli.main" not in sys.modules:
-        with long_lived("dbt modules"):
-            import dbt.cli.main  # noqa: F401
-    from dbt.cli.main import dbtRunner
+    with long_lived("dbt modules"):
+        from dbt.cli.main import dbtRunner
     return dbtRunner
 
 
